@@ -1,0 +1,106 @@
+/*
+ * The machine description and the running PC machine.
+ *
+ * MachineConfig is the plain description both launch styles produce
+ * (QEMU-style options in system/options.c, a .cfg in compat-esx/).  Machine is
+ * the built machine: address space, devices, accelerator, run state.
+ */
+#ifndef VMKEMU_MACHINE_H
+#define VMKEMU_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include "memory.h"
+#include "irq.h"
+#include "x86-regs.h"
+#include "accel.h"
+
+#define MACHINE_MAX_SERIAL 4
+#define MACHINE_MAX_CPUS   64
+#define PC_NUM_GSI         24
+
+typedef struct MachineConfig {
+    uint64_t ram_size;              /* bytes */
+    int smp;                        /* vCPUs */
+    char *accel;                    /* "kvm", "emu", "tcg", "auto" */
+    bool userspace_irqchip;         /* KVM: use our PIC/PIT models */
+    char *bios;                     /* -bios FILE */
+    char *kernel, *initrd, *append; /* -kernel/-initrd/-append */
+    char *serial[MACHINE_MAX_SERIAL];   /* chardev specs, NULL = none */
+    int nserial;
+    bool nographic;
+    bool no_reboot;
+    char *logfile;                  /* -D */
+    char *boot_order;               /* fw_cfg boot order, default "c" */
+} MachineConfig;
+
+void machine_config_init(MachineConfig *cfg);   /* defaults */
+void machine_config_clear(MachineConfig *cfg);
+
+typedef enum RunState {
+    RUN_STATE_PRELAUNCH,
+    RUN_STATE_RUNNING,
+    RUN_STATE_PAUSED,
+    RUN_STATE_SHUTDOWN,
+} RunState;
+
+/* Why the machine ends or resets. */
+typedef enum ShutdownCause {
+    SHUTDOWN_NONE,
+    SHUTDOWN_GUEST_POWEROFF,    /* ACPI S5 and the like: exit 0 */
+    SHUTDOWN_GUEST_RESET,       /* keyboard controller, reset register */
+    SHUTDOWN_TRIPLE_FAULT,
+    SHUTDOWN_HALTED,            /* hlt with interrupts off: nothing can wake it */
+    SHUTDOWN_EXIT_PORT,         /* test-exit port: exit status given */
+    SHUTDOWN_HOST_QUIT,         /* monitor quit, signal */
+    SHUTDOWN_INTERNAL_ERROR,    /* accelerator failed; exit status 1 */
+} ShutdownCause;
+
+typedef struct PCDevices PCDevices;     /* hw/pc.c */
+
+typedef struct Machine {
+    MachineConfig *cfg;
+    AddressSpace *as;
+
+    /* Guest RAM: one host mapping, shown to the guest as [0, below_4g) minus
+     * the legacy hole 640K-1M, and [4 GiB, 4 GiB + above_4g). */
+    uint8_t *ram;
+    uint64_t ram_size;
+    uint64_t below_4g, above_4g;
+
+    /* ISA/GSI interrupt inputs (0-15 ISA, 16-23 PCI on the IOAPIC).
+     * Devices raise these; they reach the userspace PIC/IOAPIC or the
+     * accelerator's in-kernel irqchip. */
+    IrqLine *gsi[PC_NUM_GSI];
+    /* Output of the userspace interrupt controller to the boot CPU. */
+    IrqLine *cpu_intr;
+    /* Interrupt acknowledge: the vector the CPU takes for INTR, or -1. */
+    int (*intack)(Machine *m);
+    bool intr_pending;              /* level of cpu_intr */
+
+    PCDevices *pc;
+
+    const AccelOps *accel;
+    void *accel_state;
+    int ncpus;
+    X86Registers boot_regs;         /* state loaded into CPU 0 at start */
+
+    RunState state;
+    ShutdownCause shutdown_cause;
+    int exit_status;
+} Machine;
+
+/* Build the PC: RAM, devices, firmware/kernel, accelerator.  On failure the
+ * error names the option or file at fault. */
+Machine *machine_create(MachineConfig *cfg, GError **errp);
+int machine_start(Machine *m, GError **errp);
+void machine_destroy(Machine *m);
+
+/* Requests from devices and vCPU threads; acted on by the main loop. */
+void machine_request_shutdown(Machine *m, ShutdownCause cause, int exit_status);
+void machine_request_reset(Machine *m, ShutdownCause cause);
+/* The single machine of this process (vmkemu runs one VM per process). */
+Machine *current_machine(void);
+
+#endif
