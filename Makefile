@@ -51,29 +51,32 @@ ALL_OBJS := $(LIB_OBJS) $(VMKEMU_OBJS) $(TEST_HELPER_OBJS) \
 .PHONY: all check check-build clean distclean demo
 all: $(PROGRAMS)
 
+# `make V=1` shows whole command lines.
+Q := $(if $(V),,@)
+show = $(if $(V),,@printf '  %-6s %s\n' $(1) $@;)
+
 %.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call show,CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 libvmkemu.a: $(LIB_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(call show,AR)rm -f $@; $(AR) rcs $@ $^
 
 vmkemu: $(VMKEMU_OBJS) libvmkemu.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
+	$(call show,LINK)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
 define tool_rule
 $(1): $(patsubst %.c,%.o,$(call srcs_in,tools/$(1))) libvmkemu.a
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(ALL_LIBS)
+	$$(call show,LINK)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(ALL_LIBS)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
 $(UNIT_TESTS): %: %.o $(TEST_HELPER_OBJS) libvmkemu.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
+	$(call show,LINK)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
 tests/guest/%.bin: tests/guest/%.asm
 	@mkdir -p $(@D)
-	$(NASM) -f bin -I$(SRC)/tests/guest/ -o $@ $<
+	$(call show,NASM)$(NASM) -f bin -I$(SRC)/tests/guest/ -o $@ $<
 
 check-build: $(PROGRAMS) $(UNIT_TESTS) $(GUEST_IMAGES)
 

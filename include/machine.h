@@ -100,7 +100,10 @@ void machine_destroy(Machine *m);
 /* Requests from devices and vCPU threads; acted on by the main loop. */
 void machine_request_shutdown(Machine *m, ShutdownCause cause, int exit_status);
 void machine_request_reset(Machine *m, ShutdownCause cause);
+/* Reset now (main loop, big lock held): devices, boot state, vCPUs. */
+void machine_reset(Machine *m);
 /* The single machine of this process (vmkemu runs one VM per process). */
 Machine *current_machine(void);
+void machine_set_current(Machine *m);
 
 #endif

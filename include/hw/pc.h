@@ -1,0 +1,47 @@
+/*
+ * The PC machine: which devices it has and where they sit.
+ * Device constructors live in one file each under hw/; hw/pc.c wires them.
+ */
+#ifndef VMKEMU_HW_PC_H
+#define VMKEMU_HW_PC_H
+
+#include "machine.h"
+
+/* Guest-physical layout. */
+#define PC_LOW_RAM_END      0xa0000ULL      /* 640 KiB */
+#define PC_HIGH_RAM_START   0x100000ULL     /* 1 MiB */
+#define PC_PCI_HOLE_START   0xc0000000ULL   /* RAM above this moves to 4 GiB */
+#define PC_4G               0x100000000ULL
+#define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
+
+typedef struct DebugPorts DebugPorts;
+
+struct PCDevices {
+    DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
+    /* Devices add their state pointers here. */
+};
+
+/* Reset hooks run, in registration order, on every machine reset. */
+typedef void (*ResetFn)(void *opaque);
+void machine_add_reset_hook(Machine *m, ResetFn fn, void *opaque);
+void machine_run_reset_hooks(Machine *m);
+
+/* hw/pc-ram.c: allocate guest RAM and map it with the PC holes. */
+int pc_ram_init(Machine *m, GError **errp);
+/* hw/pc-bios.c: -bios FILE, the last byte at 0xfffff and 0xffffffff. */
+int pc_bios_load(Machine *m, const char *path, GError **errp);
+
+/* hw/pc-devices.c: create / free the legacy devices (one line each). */
+int pc_devices_init(Machine *m, GError **errp);
+void pc_devices_free(Machine *m);
+/* hw/pc-irqchip.c: deliver GSI `n` to the userspace interrupt controllers. */
+void pc_irqchip_set(Machine *m, int n, int level);
+/* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
+ * -append; fills m->boot_regs. */
+int pc_kernel_load(Machine *m, GError **errp);
+
+/* hw/debug-ports.c */
+DebugPorts *debug_ports_new(Machine *m);
+void debug_ports_free(DebugPorts *d);
+
+#endif

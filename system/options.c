@@ -1,0 +1,195 @@
+/*
+ * vmkemu's command line.  Options are QEMU's names with one dash (two are
+ * accepted too); every bad value is one line naming the option.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "options.h"
+#include "config.h"
+
+static const char usage_text[] =
+"usage: vmkemu [options]\n"
+"\n"
+"Machine:\n"
+"  -m SIZE            guest RAM; a number of MiB, or with a suffix K, M, G\n"
+"                     (default 128M)\n"
+"  -smp N             number of virtual CPUs (default 1)\n"
+"  -accel NAME        kvm, emu (alias tcg) or auto (default): auto takes KVM\n"
+"                     where /dev/kvm works and the host CPU has vmx or svm\n"
+"  -userspace-irqchip with KVM, use vmkemu's own PIC/PIT models\n"
+"Boot:\n"
+"  -bios FILE         flat ROM image ending at 0xfffff and 0xffffffff\n"
+"  -kernel FILE       Multiboot kernel or Linux bzImage\n"
+"  -initrd FILE       initial ramdisk (Linux) or modules, comma-separated\n"
+"                     (Multiboot)\n"
+"  -append CMDLINE    kernel command line\n"
+"Devices and output:\n"
+"  -serial DEV        next serial port: stdio, file:PATH, unix:PATH[,server]\n"
+"                     [,nowait], or null; repeat for COM2..COM4\n"
+"  -nographic         no display window; COM1 on stdio unless -serial given\n"
+"  -no-reboot         end vmkemu instead of rebooting the guest\n"
+"  -D FILE            write the log to FILE\n"
+"  -h, -help          this help\n"
+"  -version           the version\n";
+
+static int bad(const char *opt, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "vmkemu: %s: ", opt);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return -1;
+}
+
+/* QEMU's size syntax: a plain number is MiB; K/M/G/T suffixes (and an
+ * optional trailing B) scale explicitly. */
+static int parse_size_mib(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || *s == '-') {
+        return -1;
+    }
+    uint64_t shift = 20;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: return -1;
+    }
+    if (*end == 'b' || *end == 'B') {
+        end++;
+    }
+    if (*end || v == 0 || v > (UINT64_MAX >> shift)) {
+        return -1;
+    }
+    *out = v << shift;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) {
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static bool serial_spec_ok(const char *s)
+{
+    return !strcmp(s, "stdio") || !strcmp(s, "null") ||
+           (g_str_has_prefix(s, "file:") && s[5]) ||
+           (g_str_has_prefix(s, "unix:") && s[5]);
+}
+
+static void set_str(char **dst, const char *v)
+{
+    g_free(*dst);
+    *dst = g_strdup(v);
+}
+
+int options_parse(int argc, char **argv, MachineConfig *cfg)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !a[1]) {
+            fprintf(stderr, "vmkemu: %s: unexpected argument (options start with -)\n", a);
+            return -1;
+        }
+        const char *opt = a + (a[1] == '-' ? 2 : 1);
+        /* Options without a value. */
+        if (!strcmp(opt, "h") || !strcmp(opt, "help")) {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (!strcmp(opt, "version")) {
+            printf("vmkemu %s\n", PACKAGE_VERSION);
+            return 1;
+        }
+        if (!strcmp(opt, "nographic")) {
+            cfg->nographic = true;
+            continue;
+        }
+        if (!strcmp(opt, "no-reboot")) {
+            cfg->no_reboot = true;
+            continue;
+        }
+        if (!strcmp(opt, "userspace-irqchip")) {
+            cfg->userspace_irqchip = true;
+            continue;
+        }
+        /* Options with a value. */
+        static const char *const with_value[] = {
+            "m", "smp", "accel", "bios", "kernel", "initrd", "append",
+            "serial", "D", "boot", NULL
+        };
+        bool known = false;
+        for (int k = 0; with_value[k]; k++) {
+            known |= !strcmp(opt, with_value[k]);
+        }
+        if (!known) {
+            fprintf(stderr, "vmkemu: %s: unknown option (see vmkemu -h)\n", a);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "vmkemu: %s: missing value\n", a);
+            return -1;
+        }
+        const char *v = argv[++i];
+
+        if (!strcmp(opt, "m")) {
+            if (parse_size_mib(v, &cfg->ram_size) < 0) {
+                return bad(a, "invalid size '%s' (e.g. 256, 512M, 2G)", v);
+            }
+        } else if (!strcmp(opt, "smp")) {
+            /* QEMU's -smp also takes cpus=N; accept that spelling. */
+            const char *n = g_str_has_prefix(v, "cpus=") ? v + 5 : v;
+            if (parse_int(n, 1, MACHINE_MAX_CPUS, &cfg->smp) < 0) {
+                return bad(a, "invalid CPU count '%s' (1-64)", v);
+            }
+        } else if (!strcmp(opt, "accel")) {
+            if (strcmp(v, "kvm") && strcmp(v, "emu") && strcmp(v, "tcg") &&
+                strcmp(v, "auto")) {
+                return bad(a, "unknown accelerator '%s' (kvm, emu, tcg or auto)", v);
+            }
+            set_str(&cfg->accel, v);
+        } else if (!strcmp(opt, "bios")) {
+            set_str(&cfg->bios, v);
+        } else if (!strcmp(opt, "kernel")) {
+            set_str(&cfg->kernel, v);
+        } else if (!strcmp(opt, "initrd")) {
+            set_str(&cfg->initrd, v);
+        } else if (!strcmp(opt, "append")) {
+            set_str(&cfg->append, v);
+        } else if (!strcmp(opt, "serial")) {
+            if (cfg->nserial >= MACHINE_MAX_SERIAL) {
+                return bad(a, "%s: at most 4 serial ports", v);
+            }
+            if (!serial_spec_ok(v)) {
+                return bad(a, "invalid device '%s' (stdio, file:PATH, unix:PATH, null)", v);
+            }
+            cfg->serial[cfg->nserial++] = g_strdup(v);
+        } else if (!strcmp(opt, "D")) {
+            set_str(&cfg->logfile, v);
+        } else if (!strcmp(opt, "boot")) {
+            const char *order = g_str_has_prefix(v, "order=") ? v + 6 : v;
+            if (!*order || strspn(order, "acdn") != strlen(order)) {
+                return bad(a, "invalid boot order '%s' (letters a, c, d, n)", v);
+            }
+            set_str(&cfg->boot_order, order);
+        }
+    }
+    /* -nographic puts the first serial port on the terminal, as QEMU does. */
+    if (cfg->nographic && cfg->nserial == 0) {
+        cfg->serial[cfg->nserial++] = g_strdup("stdio");
+    }
+    return 0;
+}
