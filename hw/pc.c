@@ -54,6 +54,7 @@ Machine *machine_create(MachineConfig *cfg, GError **errp)
     Machine *m = g_new0(Machine, 1);
     m->cfg = cfg;
     m->ncpus = cfg->smp;
+    m->a20_enabled = true;
     m->as = as_new();
     m->pc = g_new0(PCDevices, 1);
     machine_set_current(m);

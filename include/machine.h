@@ -78,6 +78,9 @@ typedef struct Machine {
     /* Interrupt acknowledge: the vector the CPU takes for INTR, or -1. */
     int (*intack)(Machine *m);
     bool intr_pending;              /* level of cpu_intr */
+    /* The A20 gate (i8042 output port bit 1, port 0x92 bit 1).  When false
+     * the emulator masks address bit 20, as an 8086 wraps at 1 MiB. */
+    bool a20_enabled;
 
     PCDevices *pc;
 
