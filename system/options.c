@@ -10,7 +10,10 @@
 #include "config.h"
 
 static const char usage_text[] =
-"usage: vmkemu [options]\n"
+"usage: vmkemu [CONFIG.cfg] [options]\n"
+"\n"
+"With a VMware .cfg file first, the VM it describes starts and the options\n"
+"after it override the file.\n"
 "\n"
 "Machine:\n"
 "  -m SIZE            guest RAM; a number of MiB, or with a suffix K, M, G\n"
@@ -30,9 +33,18 @@ static const char usage_text[] =
 "                     [,nowait], or null; repeat for COM2..COM4\n"
 "  -nographic         no display window; COM1 on stdio unless -serial given\n"
 "  -no-reboot         end vmkemu instead of rebooting the guest\n"
-"  -D FILE            write the log to FILE\n"
+"  -D FILE            write the log to FILE (default for a .cfg: vmware.log\n"
+"                     beside it, or its log.filename)\n"
+"  -v                 list the .cfg keys vmkemu does not use\n"
 "  -h, -help          this help\n"
 "  -version           the version\n";
+
+static bool verbose;
+
+bool options_verbose(void)
+{
+    return verbose;
+}
 
 static int bad(const char *opt, const char *fmt, const char *arg)
 {
@@ -120,6 +132,10 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
         }
         if (!strcmp(opt, "no-reboot")) {
             cfg->no_reboot = true;
+            continue;
+        }
+        if (!strcmp(opt, "v")) {
+            verbose = true;
             continue;
         }
         if (!strcmp(opt, "userspace-irqchip")) {
