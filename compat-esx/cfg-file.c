@@ -151,8 +151,13 @@ EsxCfg *esx_cfg_load(const char *path, GError **errp)
     GError *err = NULL;
 
     if (!g_file_get_contents(path, &text, &len, &err)) {
-        g_set_error(errp, G_FILE_ERROR, err->code, "%s", err->message);
+        int code = err->code;
         g_error_free(err);
+        g_set_error(errp, G_FILE_ERROR, code, "%s: %s", path,
+                    code == G_FILE_ERROR_NOENT ? "no such configuration file" :
+                    code == G_FILE_ERROR_ACCES ? "permission denied" :
+                    code == G_FILE_ERROR_ISDIR ? "is a directory, not a configuration file" :
+                    "cannot be read");
         return NULL;
     }
     EsxCfg *cfg = esx_cfg_parse(path, text, len, errp);
