@@ -308,6 +308,7 @@ int esx_cfg_to_machine(EsxCfg *cfg, MachineConfig *mc, EsxVmSettings *vm,
 
     esx_vm_settings_clear(vm);
     get_str(cfg, "displayName", &vm->display_name);
+    get_str(cfg, "displayName", &mc->name);
     get_str(cfg, "guestOS", &vm->guest_os);
 
     /* Memory: memsize is the maximum (and the guest's RAM) in MB. */

@@ -33,6 +33,10 @@ static const char usage_text[] =
 "                     [,nowait], or null; repeat for COM2..COM4\n"
 "  -nographic         no display window; COM1 on stdio unless -serial given\n"
 "  -no-reboot         end vmkemu instead of rebooting the guest\n"
+"  -qmp unix:PATH[,server][,nowait]\n"
+"                     serve the QMP monitor on a UNIX socket (repeatable; a VM\n"
+"                     started from a .cfg always gets one, see vmware-control)\n"
+"  -name NAME         the VM's name (a .cfg's displayName)\n"
 "  -D FILE            write the log to FILE (default for a .cfg: vmware.log\n"
 "                     beside it, or its log.filename)\n"
 "  -v                 list the .cfg keys vmkemu does not use\n"
@@ -145,7 +149,7 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
         /* Options with a value. */
         static const char *const with_value[] = {
             "m", "smp", "accel", "bios", "kernel", "initrd", "append",
-            "serial", "D", "boot", NULL
+            "serial", "D", "boot", "qmp", "name", NULL
         };
         bool known = false;
         for (int k = 0; with_value[k]; k++) {
@@ -193,6 +197,16 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
                 return bad(a, "invalid device '%s' (stdio, file:PATH, unix:PATH, null)", v);
             }
             cfg->serial[cfg->nserial++] = g_strdup(v);
+        } else if (!strcmp(opt, "qmp")) {
+            if (cfg->nqmp >= 4) {
+                return bad(a, "%s: at most 4 monitor sockets", v);
+            }
+            if (!g_str_has_prefix(v, "unix:") || !v[5]) {
+                return bad(a, "invalid monitor '%s' (unix:PATH[,server][,nowait])", v);
+            }
+            cfg->qmp[cfg->nqmp++] = g_strdup(v);
+        } else if (!strcmp(opt, "name")) {
+            set_str(&cfg->name, v);
         } else if (!strcmp(opt, "D")) {
             set_str(&cfg->logfile, v);
         } else if (!strcmp(opt, "boot")) {
