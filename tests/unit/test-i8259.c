@@ -285,6 +285,17 @@ static void test_aeoi(void)
     i8259_set_irq(pic, 3, 0);
     i8259_set_irq(pic, 5, 0);
     i8259_set_irq(pic, 12, 0);
+    /* Two slave requests at once: after the first INTA the slave's INT
+     * stays up, and the master must see it again. */
+    i8259_set_irq(pic, 9, 1);
+    i8259_set_irq(pic, 12, 1);
+    g_assert_cmpint(i8259_intack(pic), ==, 0x29);
+    g_assert_cmpint(cpu.level, ==, 1);
+    g_assert_cmpint(i8259_intack(pic), ==, 0x2c);
+    g_assert_cmpint(cpu.level, ==, 0);
+    g_assert_cmpint(i8259_intack(pic), ==, 0x27);
+    i8259_set_irq(pic, 9, 0);
+    i8259_set_irq(pic, 12, 0);
 
     /* Rotate in AEOI mode: the acknowledged level becomes the lowest. */
     outb(0x20, 0x80);
