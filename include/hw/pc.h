@@ -15,9 +15,11 @@
 #define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
 
 typedef struct DebugPorts DebugPorts;
+typedef struct PCSerial PCSerial;
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
+    PCSerial *serial;           /* COM1-COM4 (hw/pc-serial.c) */
     /* Devices add their state pointers here. */
 };
 
