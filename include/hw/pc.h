@@ -15,12 +15,14 @@
 #define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
 
 typedef struct DebugPorts DebugPorts;
+typedef struct PCSerial PCSerial;
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
     struct I8259 *pic;          /* 0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1 */
     struct I8254 *pit;          /* 0x40-0x43 */
     struct PCPort61 *port61;    /* 0x61 */
+    PCSerial *serial;           /* COM1-COM4 (hw/pc-serial.c) */
     /* Devices add their state pointers here. */
 };
 
