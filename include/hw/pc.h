@@ -18,6 +18,8 @@ typedef struct DebugPorts DebugPorts;
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
+    uint8_t *bios_rom;          /* -bios image, page-aligned (pc-bios.c) */
+    size_t bios_rom_size;
     /* Devices add their state pointers here. */
 };
 
@@ -30,6 +32,7 @@ void machine_run_reset_hooks(Machine *m);
 int pc_ram_init(Machine *m, GError **errp);
 /* hw/pc-bios.c: -bios FILE, the last byte at 0xfffff and 0xffffffff. */
 int pc_bios_load(Machine *m, const char *path, GError **errp);
+void pc_bios_free(Machine *m);
 
 /* hw/pc-devices.c: create / free the legacy devices (one line each). */
 int pc_devices_init(Machine *m, GError **errp);
