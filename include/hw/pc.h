@@ -23,6 +23,8 @@ struct PCDevices {
     struct I8254 *pit;          /* 0x40-0x43 */
     struct PCPort61 *port61;    /* 0x61 */
     PCSerial *serial;           /* COM1-COM4 (hw/pc-serial.c) */
+    uint8_t *bios_rom;          /* -bios image, page-aligned (pc-bios.c) */
+    size_t bios_rom_size;
     /* Devices add their state pointers here. */
 };
 
@@ -35,6 +37,7 @@ void machine_run_reset_hooks(Machine *m);
 int pc_ram_init(Machine *m, GError **errp);
 /* hw/pc-bios.c: -bios FILE, the last byte at 0xfffff and 0xffffffff. */
 int pc_bios_load(Machine *m, const char *path, GError **errp);
+void pc_bios_free(Machine *m);
 
 /* hw/pc-devices.c: create / free the legacy devices (one line each). */
 int pc_devices_init(Machine *m, GError **errp);
