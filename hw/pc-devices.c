@@ -7,6 +7,7 @@
 #include "hw/i8254.h"
 #include "hw/i8259.h"
 #include "hw/pc-port61.h"
+#include "hw/serial-16550a.h"
 
 static void pc_pic_reset(void *opaque)
 {
@@ -37,6 +38,9 @@ int pc_devices_init(Machine *m, GError **errp)
     machine_add_reset_hook(m, pc_pit_reset, pc->pit);
     pc->port61 = pc_port61_new(m->as, pc->pit);
     machine_add_reset_hook(m, pc_port61_reset_hook, pc->port61);
+    if (!(pc->serial = pc_serial_new(m, errp))) {
+        return -1;
+    }
     return 0;
 }
 
@@ -47,6 +51,7 @@ void pc_devices_free(Machine *m)
     if (!pc) {
         return;
     }
+    pc_serial_free(pc->serial);
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
     i8259_free(pc->pic);
