@@ -40,6 +40,8 @@ static uint8_t inb(Machine *m, uint16_t port)
 static Machine *machine_new_bare(void)
 {
     Machine *m = g_new0(Machine, 1);
+    m->cfg = g_new0(MachineConfig, 1);
+    machine_config_init(m->cfg);            /* no serial ports */
     m->as = as_new();
     m->pc = g_new0(PCDevices, 1);
     machine_set_current(m);
@@ -66,6 +68,8 @@ static void machine_free_bare(Machine *m)
     irq_line_free(m->cpu_intr);
     as_free(m->as);
     g_free(m->pc);
+    machine_config_clear(m->cfg);
+    g_free(m->cfg);
     machine_set_current(NULL);
     g_free(m);
 }
