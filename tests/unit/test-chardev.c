@@ -535,8 +535,10 @@ static void test_unix_stuck_peer(void)
         longest = MAX(longest, g_get_monotonic_time() - t0);
     }
     gint64 total_us = g_get_monotonic_time() - start;
-    g_assert_cmpint(longest, <, 2 * G_USEC_PER_SEC);
-    g_assert_cmpint(total_us, <, 5 * G_USEC_PER_SEC);
+    /* Hang detection, not a speed target: the design bound is one wait of
+     * CHARDEV_STALL_WAIT_MS (200 ms) per stall. */
+    g_assert_cmpint(longest, <, 5 * G_USEC_PER_SEC);
+    g_assert_cmpint(total_us, <, 20 * G_USEC_PER_SEC);
     uint64_t dropped = chardev_dropped(cd);
     g_assert_cmpuint(dropped, >, 0);
     g_assert_cmpuint(dropped, <, TOTAL);
