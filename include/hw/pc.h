@@ -15,9 +15,15 @@
 #define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
 
 typedef struct DebugPorts DebugPorts;
+typedef struct Mc146818Rtc Mc146818Rtc;
+typedef struct I8042 I8042;
+typedef struct Port92 Port92;
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
+    Mc146818Rtc *rtc;           /* 0x70-0x71, IRQ 8 (hw/mc146818-rtc.c) */
+    I8042 *i8042;               /* 0x60, 0x64, IRQ 1 and 12 (hw/i8042.c) */
+    Port92 *port92;             /* 0x92 (hw/port92.c) */
     /* Devices add their state pointers here. */
 };
 
