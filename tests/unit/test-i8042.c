@@ -460,6 +460,15 @@ static void test_write_buffers_d2_d3(void)
     g_assert_cmpint(f->level[12], ==, 1);
     EXPECT_AUX(f, 0x42);
     g_assert_cmpint(f->level[12], ==, 0);
+    /* Without the aux interrupt bit, aux data leaves IRQ 12 low. */
+    write_ctr(f, I8042_CTR_KBDINT);
+    cmd(f, 0xd3);
+    data(f, 0x44);
+    g_assert_true(status(f) & I8042_STR_AUXOBF);
+    g_assert_cmpint(f->level[12], ==, 0);
+    g_assert_cmpint(f->level[1], ==, 0);
+    EXPECT_AUX(f, 0x44);
+    g_assert_cmpint(f->rises[12], ==, 1);
     /* 0xd0 shows the IRQ lines in bits 4 and 5. */
     cmd(f, 0xd3);
     data(f, 0x11);
