@@ -33,6 +33,7 @@ typedef struct MachineConfig {
     bool no_reboot;
     char *logfile;                  /* -D */
     char *boot_order;               /* fw_cfg boot order, default "c" */
+    int linux_entry;                /* -linux-entry 32|64 (0 = 32) */
 } MachineConfig;
 
 void machine_config_init(MachineConfig *cfg);   /* defaults */

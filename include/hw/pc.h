@@ -15,9 +15,15 @@
 #define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
 
 typedef struct DebugPorts DebugPorts;
+typedef struct AcpiPm AcpiPm;           /* hw/acpi-pm.c */
+typedef struct FwCfg FwCfg;             /* hw/fw-cfg.c */
+typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
+    AcpiPm *acpi_pm;            /* 0x600-0x60b, SCI on GSI 9 */
+    FwCfg *fw_cfg;              /* 0x510-0x511, 0x514-0x51b */
+    PCFirmware *firmware;       /* e820 map, ACPI tables, -kernel files */
     /* Devices add their state pointers here. */
 };
 
