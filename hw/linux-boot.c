@@ -284,6 +284,9 @@ int linux_boot_load(AddressSpace *as, const LinuxBootArgs *a, X86Registers *regs
     if (k.header_end > LINUX_HDR_SETUP_DATA + 8) {
         wr_le(bp + LINUX_HDR_SETUP_DATA, 0, 8);
     }
+    /* A zero-page field (zero-page.rst), read by kernels since 4.20 and
+     * ignored by older ones, so it is set whatever the protocol version;
+     * the legacy scan of 0xe0000-0xfffff finds the same RSDP. */
     wr_le(bp + LINUX_BP_ACPI_RSDP_ADDR, a->rsdp_addr, 8);
     wr_le(bp + LINUX_BP_ALT_MEM_K, (ram_top - LINUX_KERNEL_ADDR) / 1024, 4);
     int n = MIN(a->e820->nr, LINUX_BP_E820_MAX);
