@@ -5,6 +5,9 @@
  */
 #include "hw/pc.h"
 #include "hw/i8042.h"
+#include "hw/acpi.h"
+#include "hw/fw-cfg.h"
+#include "hw/pc-firmware.h"
 #include "hw/i8254.h"
 #include "hw/i8259.h"
 #include "hw/mc146818-rtc.h"
@@ -53,7 +56,10 @@ int pc_devices_init(Machine *m, GError **errp)
     if (!(pc->serial = pc_serial_new(m, errp))) {
         return -1;
     }
-    return 0;
+    pc->acpi_pm = acpi_pm_new(m);
+    pc->fw_cfg = fw_cfg_new(m->as);
+    /* Last: the tables describe the devices above. */
+    return pc_firmware_init(m, errp);
 }
 
 void pc_devices_free(Machine *m)
@@ -63,6 +69,9 @@ void pc_devices_free(Machine *m)
     if (!pc) {
         return;
     }
+    pc_firmware_free(m);
+    fw_cfg_free(pc->fw_cfg);
+    acpi_pm_free(pc->acpi_pm);
     pc_serial_free(pc->serial);
     port92_free(pc->port92);
     i8042_free(pc->i8042);

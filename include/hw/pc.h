@@ -19,6 +19,9 @@ typedef struct PCSerial PCSerial;
 typedef struct Mc146818Rtc Mc146818Rtc;
 typedef struct I8042 I8042;
 typedef struct Port92 Port92;
+typedef struct AcpiPm AcpiPm;           /* hw/acpi-pm.c */
+typedef struct FwCfg FwCfg;             /* hw/fw-cfg.c */
+typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
@@ -31,6 +34,9 @@ struct PCDevices {
     PCSerial *serial;           /* COM1-COM4 (hw/pc-serial.c) */
     uint8_t *bios_rom;          /* -bios image, page-aligned (pc-bios.c) */
     size_t bios_rom_size;
+    AcpiPm *acpi_pm;            /* 0x600-0x60b, SCI on GSI 9 */
+    FwCfg *fw_cfg;              /* 0x510-0x511, 0x514-0x51b */
+    PCFirmware *firmware;       /* e820 map, ACPI tables, -kernel files */
     /* Devices add their state pointers here. */
 };
 
