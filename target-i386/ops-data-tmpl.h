@@ -140,8 +140,10 @@ static HANDLER(FN(movs))
                 uint8_t *dp = tlb_ptr_w(cpu, dl, n * BYTES);
                 if (sp && dp) {
                     if (dp > sp && dp < sp + n * BYTES) {
-                        for (uint32_t k = 0; k < n * BYTES; k++) {
-                            dp[k] = sp[k];      /* overlapping: element order */
+                        /* Overlapping: one element after the other. */
+                        for (uint32_t k = 0; k < n; k++) {
+                            uint32_t v = LDP(sp + k * BYTES);
+                            STP(dp + k * BYTES, v);
                         }
                     } else {
                         memmove(dp, sp, n * BYTES);

@@ -124,6 +124,15 @@ static void block_kill(X86CodeCache *cc, X86Block *b)
     cc->dead = b;
 }
 
+static void jc_purge(X86CodeCache *cc)
+{
+    for (unsigned k = 0; k < JC_SIZE; k++) {
+        if (cc->jc[k] && !cc->jc[k]->cached) {
+            cc->jc[k] = NULL;
+        }
+    }
+}
+
 static void page_invalidate(X86CPU *cpu, X86CodePage *pg)
 {
     X86CodeCache *cc = cpu->code;
@@ -131,6 +140,7 @@ static void page_invalidate(X86CPU *cpu, X86CodePage *pg)
         block_kill(cc, pg->blocks);
     }
     pg->mask = 0;
+    jc_purge(cc);
     cpu->stats.code_invalidations++;
 }
 
@@ -180,11 +190,6 @@ void x86_code_reap(X86CPU *cpu)
     X86CodeCache *cc = cpu->code;
     if (!cc->dead) {
         return;
-    }
-    for (unsigned k = 0; k < JC_SIZE; k++) {
-        if (cc->jc[k] && !cc->jc[k]->cached) {
-            cc->jc[k] = NULL;
-        }
     }
     while (cc->dead) {
         X86Block *b = cc->dead;
