@@ -1,3 +1,4 @@
+; expect: hello from real mode
 ; Real-mode smoke test: prints through the 0xe9 debug console, does some
 ; arithmetic and string work, and exits through port 0xf4 with 0x21 when
 ; every check passed (vmkemu exit status (0x21 << 1) | 1 = 67).
