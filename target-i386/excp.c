@@ -107,6 +107,7 @@ bool x86_exception_dispatch(X86CPU *cpu)
         err = 0;
     }
     cpu->delivering = vec;
+    cpu->budget--;          /* a fault storm still ends the slice */
     x86_deliver(cpu, vec, err, false, cpu->eip, false);
     cpu->delivering = -1;
     return true;

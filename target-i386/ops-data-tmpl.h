@@ -81,8 +81,9 @@ static HANDLER(HN(xchg, m))
 /* --- string instructions ----------------------------------------------------- */
 
 /* Iterations done per execution of a REP instruction before it yields
- * (it restarts itself, so interrupts and kicks are seen in between). */
-#define REP_CHUNK 65536
+ * (it restarts itself, so interrupts and kicks are seen in between).  Each
+ * iteration counts against the instruction budget. */
+#define REP_CHUNK 4096
 
 static inline int32_t FN(str_step)(X86CPU *cpu)
 {
@@ -128,6 +129,7 @@ static HANDLER(FN(movs))
     uint32_t cnt = cpu->r[R_ECX].d & am;
     for (int chunk = 0; cnt != 0; ) {
         if (chunk >= REP_CHUNK) {
+            cpu->budget -= chunk;
             return x86_goto(cpu, i->eip);
         }
         if (step > 0) {
@@ -183,6 +185,7 @@ static HANDLER(FN(stos))
     uint32_t cnt = cpu->r[R_ECX].d & am;
     for (int chunk = 0; cnt != 0; ) {
         if (chunk >= REP_CHUNK) {
+            cpu->budget -= chunk;
             return x86_goto(cpu, i->eip);
         }
         if (step > 0) {
@@ -221,6 +224,7 @@ static HANDLER(FN(lods))
     uint32_t cnt = rep ? cpu->r[R_ECX].d & am : 1;
     for (int chunk = 0; cnt != 0; chunk++) {
         if (chunk >= REP_CHUNK) {
+            cpu->budget -= chunk;
             return x86_goto(cpu, i->eip);
         }
         uint32_t si = cpu->r[R_ESI].d & am;
@@ -251,6 +255,7 @@ static HANDLER(FN(cmps))
     uint32_t cnt = rep ? cpu->r[R_ECX].d & am : 1;
     for (int chunk = 0; cnt != 0; chunk++) {
         if (chunk >= REP_CHUNK) {
+            cpu->budget -= chunk;
             return x86_goto(cpu, i->eip);
         }
         uint32_t si = cpu->r[R_ESI].d & am, di = cpu->r[R_EDI].d & am;
@@ -279,6 +284,7 @@ static HANDLER(FN(scas))
     uint32_t a = GETR(R_EAX);
     for (int chunk = 0; cnt != 0; chunk++) {
         if (chunk >= REP_CHUNK) {
+            cpu->budget -= chunk;
             return x86_goto(cpu, i->eip);
         }
         uint32_t di = cpu->r[R_EDI].d & am;
@@ -308,6 +314,7 @@ static HANDLER(FN(ins))
     }
     for (int chunk = 0; cnt != 0; chunk++) {
         if (chunk >= REP_CHUNK) {
+            cpu->budget -= chunk;
             return x86_goto(cpu, i->eip);
         }
         uint32_t di = cpu->r[R_EDI].d & am;
@@ -336,6 +343,7 @@ static HANDLER(FN(outs))
     }
     for (int chunk = 0; cnt != 0; chunk++) {
         if (chunk >= REP_CHUNK) {
+            cpu->budget -= chunk;
             return x86_goto(cpu, i->eip);
         }
         uint32_t si = cpu->r[R_ESI].d & am;
