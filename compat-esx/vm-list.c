@@ -73,12 +73,9 @@ static gchar **read_lines(const char *list_path, GError **errp)
     return lines;
 }
 
-gchar **esx_vmlist_read(const char *list_path, GError **errp)
+gchar **esx_vmlist_parse(const char *text)
 {
-    gchar **lines = read_lines(list_path, errp);
-    if (!lines) {
-        return NULL;
-    }
+    gchar **lines = g_strsplit(text, "\n", -1);
     GPtrArray *out = g_ptr_array_new();
     for (gchar **l = lines; *l; l++) {
         char *p = config_line_path(*l);
@@ -89,6 +86,24 @@ gchar **esx_vmlist_read(const char *list_path, GError **errp)
     g_strfreev(lines);
     g_ptr_array_add(out, NULL);
     return (gchar **)g_ptr_array_free(out, FALSE);
+}
+
+gchar **esx_vmlist_read(const char *list_path, GError **errp)
+{
+    gchar *text;
+    GError *err = NULL;
+    if (!g_file_get_contents(list_path, &text, NULL, &err)) {
+        if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+            g_error_free(err);
+            return g_new0(gchar *, 1);
+        }
+        g_set_error(errp, G_FILE_ERROR, err->code, "%s: %s", list_path, err->message);
+        g_error_free(err);
+        return NULL;
+    }
+    gchar **paths = esx_vmlist_parse(text);
+    g_free(text);
+    return paths;
 }
 
 static char *absolute(const char *cfg_path)
