@@ -48,23 +48,32 @@ static int fail(GError **errp, int err, const char *fmt, const char *a, const ch
     return -err;
 }
 
-/* The file's lines; a missing file is an empty list. */
-static gchar **read_lines(const char *list_path, GError **errp)
+/* The file's text; a missing file is an empty list. */
+static gchar *read_text(const char *list_path, GError **errp)
 {
     gchar *text;
     GError *err = NULL;
     if (!g_file_get_contents(list_path, &text, NULL, &err)) {
         if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
             g_error_free(err);
-            return g_new0(gchar *, 1);
+            return g_strdup("");
         }
         g_set_error(errp, G_FILE_ERROR, err->code, "%s: %s", list_path, err->message);
         g_error_free(err);
         return NULL;
     }
+    return text;
+}
+
+/* The file's lines, without the empty piece after a final newline. */
+static gchar **read_lines(const char *list_path, GError **errp)
+{
+    gchar *text = read_text(list_path, errp);
+    if (!text) {
+        return NULL;
+    }
     gchar **lines = g_strsplit(text, "\n", -1);
     g_free(text);
-    /* Drop the empty piece after a final newline. */
     guint n = g_strv_length(lines);
     if (n && !*lines[n - 1]) {
         g_free(lines[n - 1]);
@@ -90,15 +99,8 @@ gchar **esx_vmlist_parse(const char *text)
 
 gchar **esx_vmlist_read(const char *list_path, GError **errp)
 {
-    gchar *text;
-    GError *err = NULL;
-    if (!g_file_get_contents(list_path, &text, NULL, &err)) {
-        if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-            g_error_free(err);
-            return g_new0(gchar *, 1);
-        }
-        g_set_error(errp, G_FILE_ERROR, err->code, "%s: %s", list_path, err->message);
-        g_error_free(err);
+    gchar *text = read_text(list_path, errp);
+    if (!text) {
         return NULL;
     }
     gchar **paths = esx_vmlist_parse(text);
