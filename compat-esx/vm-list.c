@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include "atomic-file.h"
+#include "esx-runtime.h"
 #include "esx-vmlist.h"
 
 const char *esx_vmlist_path(void)
@@ -108,17 +109,6 @@ gchar **esx_vmlist_read(const char *list_path, GError **errp)
     return paths;
 }
 
-static char *absolute(const char *cfg_path)
-{
-    char *real = realpath(cfg_path, NULL);
-    if (real) {
-        char *dup = g_strdup(real);
-        free(real);
-        return dup;
-    }
-    return g_canonicalize_filename(cfg_path, NULL);
-}
-
 static int update(const char *list_path, const char *cfg_path, bool add,
                   GError **errp)
 {
@@ -131,7 +121,7 @@ static int update(const char *list_path, const char *cfg_path, bool add,
         return lock;
     }
     int r = 0;
-    char *abs = absolute(cfg_path);
+    char *abs = esx_cfg_abspath(cfg_path);
     gchar **lines = read_lines(list_path, errp);
     if (!lines) {
         r = -EIO;
