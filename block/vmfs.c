@@ -510,10 +510,13 @@ static int state_load(BlockNode *dev, VmfsState *st, GString *report,
                 *used_fallback = true;
             }
             if (report && k == 1) {
+                /* Metadata is flushed before its superblock is written, so
+                 * no crash leaves a valid superblock over bad metadata:
+                 * this is damage, survived by the older generation. */
                 g_string_append_printf(report,
-                    "generation %" PRIu64 " was not completed (interrupted "
-                    "update); generation %" PRIu64 " is in force\n",
-                    slot[order[0]].sb.gen, sl->sb.gen);
+                    "generation %" PRIu64 " has damaged metadata; generation %"
+                    PRIu64 " is in force\n", slot[order[0]].sb.gen,
+                    sl->sb.gen);
             }
             return 0;
         }
@@ -1786,7 +1789,7 @@ int vmfs_fsck(BlockNode *dev, GString *report, GError **errp)
                            ", block size %u, %" PRIu64 " blocks, %u file "
                            "slots\n", s->fsname, s->gen, s->block_size,
                            s->nblocks, s->max_files);
-    int problems = state_check(&v->st, report, 50);
+    int problems = state_check(&v->st, report, 50) + (fallback ? 1 : 0);
     for (uint32_t i = 0; i < s->max_files; i++) {
         VmfsFile *f = &v->st.files[i];
         if (!(f->flags & FILE_USED)) {
@@ -1868,6 +1871,5 @@ int vmfs_fsck(BlockNode *dev, GString *report, GError **errp)
                     problems == 1 ? "" : "s");
         return -EUCLEAN;
     }
-    (void)fallback;
     return 0;
 }
