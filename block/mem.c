@@ -19,6 +19,7 @@ typedef struct MemWrite {
 } MemWrite;
 
 typedef struct MemState {
+    int refcnt;             /* nodes sharing this memory */
     uint8_t *data;
     uint64_t size;
     uint8_t *journal_base;  /* contents when journaling started */
@@ -112,6 +113,9 @@ static void journal_free(MemState *s)
 static void mem_close(BlockNode *bs)
 {
     MemState *s = bs->opaque;
+    if (--s->refcnt > 0) {
+        return;
+    }
     journal_free(s);
     g_free(s->data);
     g_free(s);
@@ -132,11 +136,22 @@ BlockNode *blk_mem_open(const void *data, uint64_t size, int flags)
 {
     BlockNode *bs = blk_node_new(&blk_driver_mem, "mem", flags);
     MemState *s = g_new0(MemState, 1);
+    s->refcnt = 1;
     s->data = g_malloc0(MAX(size, 1));
     s->size = size;
     if (data) {
         memcpy(s->data, data, size);
     }
+    bs->opaque = s;
+    return bs;
+}
+
+BlockNode *blk_mem_share(BlockNode *mem, int flags)
+{
+    g_assert(mem->drv == &blk_driver_mem);
+    MemState *s = mem->opaque;
+    BlockNode *bs = blk_node_new(&blk_driver_mem, "mem", flags);
+    s->refcnt++;
     bs->opaque = s;
     return bs;
 }

@@ -116,6 +116,9 @@ BlockNode *blk_slice_open(BlockNode *child, uint64_t offset, uint64_t size,
  * up to the last flush, and each later write whole, in part (by sectors)
  * or not at all, as rng picks (rng NULL: all of them whole). */
 BlockNode *blk_mem_open(const void *data, uint64_t size, int flags);
+/* Another node on the same memory (and journal), e.g. to reopen a disk
+ * after a driver closed its node; flags may differ. */
+BlockNode *blk_mem_share(BlockNode *mem, int flags);
 uint8_t *blk_mem_data(BlockNode *bs, uint64_t *size);
 void blk_mem_journal_start(BlockNode *bs);
 size_t blk_mem_journal_length(BlockNode *bs);
