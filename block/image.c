@@ -14,11 +14,24 @@
 #include <unistd.h>
 #include "block-int.h"
 
+/* Lock byte of a host disk image in its file's lock space. */
+#define IMAGE_LOCK_BYTE 1
+
 BlockNode *blk_image_open(const char *path, int flags, GError **errp)
 {
     BlockNode *file = blk_file_open(path, flags & (BLK_O_RDWR | BLK_O_GROWABLE),
                                     errp);
     if (!file) {
+        return NULL;
+    }
+    /* Readers share a host image, a writer has it alone (a VM's base in
+     * undoable mode cannot be committed into under it). */
+    int r = blk_node_lock(file, IMAGE_LOCK_BYTE,
+                          (flags & BLK_O_RDWR) ? BLK_LOCK_EXCL
+                                               : BLK_LOCK_SHARED);
+    if (r == -EAGAIN) {
+        g_set_error(errp, BLK_ERROR, EBUSY, "%s: disk is in use", path);
+        blk_node_close(file);
         return NULL;
     }
     BlkFormat fmt = blk_probe_format(file);

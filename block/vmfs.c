@@ -1525,7 +1525,11 @@ int vmfs_create(VmfsVolume *v, const char *name, VmfsFileType type,
         return r;
     }
     /* Phase 2: contents, then flush. */
-    BlockNode *node = file_node_new(v, (uint32_t)i, BLK_O_RDWR, false, errp);
+    /* Plain files may grow while they are filled (a REDO log's map). */
+    BlockNode *node = file_node_new(v, (uint32_t)i, BLK_O_RDWR |
+                                    (type == VMFS_FILE_PLAIN ? BLK_O_GROWABLE
+                                                             : 0),
+                                    false, errp);
     g_mutex_unlock(&v->lock);
     if (type == VMFS_FILE_DISK) {
         uint8_t hdr[VMFS_DISK_HEADER_SIZE];
