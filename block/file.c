@@ -7,12 +7,29 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/fs.h>
 #include "block.h"
+
+/* Crash tests: with VMKEMU_TEST_KILL_AFTER_IO=N the process kills itself
+ * with SIGKILL before its (N+1)th write, zeroing or flush of a host file,
+ * so a test can stop an operation at each of its I/O points in turn. */
+static void test_kill_point(void)
+{
+    static long kill_after = -2, count;
+    if (kill_after == -2) {
+        const char *e = getenv("VMKEMU_TEST_KILL_AFTER_IO");
+        kill_after = e && *e ? atol(e) : -1;
+    }
+    if (kill_after >= 0 && count++ >= kill_after) {
+        raise(SIGKILL);
+    }
+}
 
 typedef struct FileState {
     int fd;
@@ -102,6 +119,7 @@ static int file_pread(BlockNode *bs, uint64_t off, void *buf, size_t len)
 static int file_pwrite(BlockNode *bs, uint64_t off, const void *buf, size_t len)
 {
     FileState *s = bs->opaque;
+    test_kill_point();
     const uint8_t *p = buf;
     while (len > 0) {
         ssize_t n = pwrite(s->fd, p, len, (off_t)off);
@@ -137,6 +155,7 @@ static int64_t file_get_size(BlockNode *bs)
 static int file_pwrite_zeroes(BlockNode *bs, uint64_t off, uint64_t len)
 {
     FileState *s = bs->opaque;
+    test_kill_point();
     if (s->is_blockdev) {
         uint64_t range[2] = { off, len };
         if (ioctl(s->fd, BLKZEROOUT, range) == 0) {
@@ -170,6 +189,7 @@ static int file_pwrite_zeroes(BlockNode *bs, uint64_t off, uint64_t len)
 static int file_flush(BlockNode *bs)
 {
     FileState *s = bs->opaque;
+    test_kill_point();
     if (fdatasync(s->fd) < 0) {
         return -errno;
     }

@@ -471,6 +471,17 @@ BlockNode *blk_redo_open(BlockNode *file, BlockNode *base, int flags,
         }
     }
     g_free(raw);
+    /* Grains reach the disk before the header or map that points at them,
+     * so neither points past the end of the log. */
+    int64_t fsize = blk_node_size(file);
+    uint64_t fend = fsize < 0 ? 0 : round_up64((uint64_t)fsize, s->h.grain);
+    if (s->h.next_free > fend ||
+        s->h.data_offset + max_slot * s->h.grain > fend) {
+        g_set_error(errp, BLK_ERROR, EUCLEAN,
+                    "%s: REDO log damaged (it points past its end)",
+                    file->filename);
+        goto fail;
+    }
     /* Grains written after the last header update are never reused. */
     s->h.next_free = MAX(s->h.next_free,
                          s->h.data_offset + max_slot * s->h.grain);

@@ -30,8 +30,10 @@ typedef struct Args {
     const char *op_opt;        /* the option that chose op, for messages */
     const char *op_arg;        /* its argument */
     uint64_t block_size;
+    const char *block_size_arg;
     bool have_block_size;
     uint64_t num_files;
+    const char *num_files_arg;
     bool have_num_files;
     const char *target;
     bool quiet;
@@ -346,11 +348,14 @@ static void op_createfs(const Args *a)
 {
     uint64_t bs = a->have_block_size ? a->block_size : VMFS_DEFAULT_BLOCK_SIZE;
     uint64_t nf = a->have_num_files ? a->num_files : VMFS_DEFAULT_MAX_FILES;
-    if (bs > UINT32_MAX) {
-        fail("-b %" PRIu64 ": block size too large", bs);
+    if (a->have_block_size &&
+        (bs < 4096 || bs > (256u << 20) || (bs & (bs - 1)))) {
+        fail("-b %s: the block size must be a power of two from 4k to 256m",
+             a->block_size_arg);
     }
-    if (nf > UINT32_MAX) {
-        fail("-n %" PRIu64 ": too many files", nf);
+    if (a->have_num_files && (nf < 1 || nf > 16384)) {
+        fail("-n %s: the number of files must be 1 to 16384",
+             a->num_files_arg);
     }
     uint8_t type;
     int partition;
@@ -712,6 +717,7 @@ int main(int argc, char **argv)
                            optarg);
             }
             a.have_block_size = true;
+            a.block_size_arg = optarg;
             break;
         case 'n':
             if (!parse_size(optarg, &a.num_files) || optarg[strlen(optarg) - 1]
@@ -719,6 +725,7 @@ int main(int argc, char **argv)
                 usage_fail("-n %s: expected a number of files", optarg);
             }
             a.have_num_files = true;
+            a.num_files_arg = optarg;
             break;
         case 'q': a.quiet = true; break;
         case 'h': usage(); return 0;
