@@ -289,29 +289,52 @@ int blk_node_copy(BlockNode *src, BlockNode *dst, bool skip_zero,
     return r;
 }
 
+/* Text that names a VMware descriptor: a VMDK descriptor, or a Workstation
+ * plain disk (DRIVETYPE / ACCESS lines). */
+static bool looks_like_descriptor(const uint8_t *p, size_t n)
+{
+    /* Text up to the first NUL (descriptors may be NUL-padded). */
+    size_t len = 0;
+    while (len < n && p[len] != 0) {
+        if (p[len] < 0x20 && p[len] != '\t' && p[len] != '\n' &&
+            p[len] != '\r') {
+            return false;
+        }
+        len++;
+    }
+    n = len;
+    char *text = g_strndup((const char *)p, n);
+    bool yes = strstr(text, "# Disk DescriptorFile") ||
+               strstr(text, "# Disk Descriptor File") ||
+               strstr(text, "createType") ||
+               g_str_has_prefix(text, "DRIVETYPE") ||
+               strstr(text, "\nDRIVETYPE") ||
+               g_str_has_prefix(text, "#vm|") || strstr(text, "\nACCESS ");
+    g_free(text);
+    return yes;
+}
+
 BlkFormat blk_probe_format(BlockNode *bs)
 {
-    uint8_t head[512];
+    uint8_t head[1024];
     int64_t size = blk_node_size(bs);
-    if (size < (int64_t)sizeof(head)) {
+    if (size <= 0) {
         return BLK_FORMAT_RAW;
     }
-    if (blk_node_pread(bs, 0, head, sizeof(head)) < 0) {
+    size_t n = (size_t)MIN((int64_t)sizeof(head), size);
+    if (blk_node_pread(bs, 0, head, n) < 0) {
         return BLK_FORMAT_RAW;
     }
-    if (memcmp(head, "VMKREDO", 8) == 0) {
+    if (n >= 8 && memcmp(head, "VMKREDO", 8) == 0) {
         return BLK_FORMAT_REDO;
     }
-    if (memcmp(head, "KDMV", 4) == 0) {
+    if (n >= 512 && memcmp(head, "KDMV", 4) == 0) {
         return BLK_FORMAT_VMDK;
     }
-    if (memcmp(head, "COWD", 4) == 0) {
+    if (n >= 512 && memcmp(head, "COWD", 4) == 0) {
         return BLK_FORMAT_COWD;
     }
-    if (memcmp(head, "# Disk DescriptorFile", 21) == 0 ||
-        memcmp(head, "# Disk Descriptor File", 22) == 0 ||
-        memcmp(head, "DRIVETYPE", 9) == 0 ||
-        memcmp(head, "#vm|", 4) == 0) {
+    if (looks_like_descriptor(head, n)) {
         return BLK_FORMAT_DESCRIPTOR;
     }
     if (vmfs_probe(bs, NULL)) {

@@ -222,8 +222,22 @@ static void test_probe(void)
     bs = blk_mem_open(buf, sizeof(buf), 0);
     g_assert_cmpint(blk_probe_format(bs), ==, BLK_FORMAT_REDO);
     blk_node_close(bs);
-    /* Too short to say: raw. */
+    /* A sparse magic without room for its header: raw. */
+    memcpy(buf, "KDMV", 4);
     bs = blk_mem_open(buf, 100, 0);
+    g_assert_cmpint(blk_probe_format(bs), ==, BLK_FORMAT_RAW);
+    blk_node_close(bs);
+    /* A short plain-disk descriptor that starts with a comment. */
+    const char *pln = "# Plain Disk\nDRIVETYPE ide\nCYLINDERS 4\n"
+                      "ACCESS \"x.dat\" 0\n";
+    bs = blk_mem_open(pln, strlen(pln), 0);
+    g_assert_cmpint(blk_probe_format(bs), ==, BLK_FORMAT_DESCRIPTOR);
+    blk_node_close(bs);
+    /* Binary data is not a descriptor even with the words in it. */
+    memset(buf, 0, sizeof(buf));
+    buf[0] = 0x01;
+    memcpy(buf + 1, "createType", 10);
+    bs = blk_mem_open(buf, sizeof(buf), 0);
     g_assert_cmpint(blk_probe_format(bs), ==, BLK_FORMAT_RAW);
     blk_node_close(bs);
 }

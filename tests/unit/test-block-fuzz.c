@@ -1,7 +1,8 @@
 /*
  * Mutation fuzzing of the block layer's parsers: VMFS superblocks, file
- * tables, bitmaps and extent lists; REDO headers and maps; MBR partition
- * tables; disk addresses.  Each case starts from a valid image, mutates it
+ * tables, bitmaps and extent lists; REDO headers and maps; VMDK sparse
+ * headers, grain directories and tables, compressed grains, COWD headers
+ * and descriptors; MBR partition tables; disk addresses.  Each case starts from a valid image, mutates it
  * (random bytes, or a field set to an edge value, with the checksums made
  * right again so the mutation reaches the structural checks), then opens,
  * checks, lists, reads, writes and commits through it.  Every call must
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <zlib.h>
 #include "block.h"
 
@@ -320,6 +322,149 @@ static void test_fuzz_redo(void)
 }
 
 /* ------------------------------------------------------------------------
+ * VMware disks: sparse headers, grain directories and tables, compressed
+ * grains, COWD headers, descriptors
+ * ------------------------------------------------------------------------ */
+
+static char *fuzz_dir;
+
+static void use_vmdk(const uint8_t *img, uint64_t len, BlkFormat fmt,
+                     const char *name, GRand *rng)
+{
+    BlockNode *f = blk_mem_open(img, len, BLK_O_RDWR);
+    g_free(f->filename);
+    f->filename = g_build_filename(fuzz_dir, name, NULL);
+    BlockNode *bs = blk_vmdk_open_file(f, fmt, BLK_O_RDWR, NULL);
+    if (!bs) {
+        return;
+    }
+    int64_t size = blk_node_size(bs);
+    g_assert_cmpint(size, >, 0);
+    uint8_t *buf = g_malloc(256 * KB);
+    for (int i = 0; i < 4; i++) {
+        uint64_t off = i == 0 ? 0
+                       : rng ? (uint64_t)g_rand_double_range(rng, 0,
+                                                             (double)size)
+                             : (uint64_t)size / 4 * (uint64_t)i;
+        uint64_t n = MIN((uint64_t)256 * KB, (uint64_t)size - MIN(off,
+                                                           (uint64_t)size));
+        (void)blk_node_pread(bs, off, buf, (size_t)n);
+        uint64_t pnum;
+        (void)blk_node_block_status(bs, off, n ? n : 1, &pnum);
+        if (i == 1 && n >= 1000) {
+            (void)blk_node_pwrite(bs, off, buf, 1000);
+        }
+    }
+    (void)blk_node_flush(bs);
+    g_free(buf);
+    blk_node_close(bs);
+}
+
+static void put32_at(uint8_t *p, uint32_t v)
+{
+    put32(p, v);
+}
+
+static void test_fuzz_vmdk(void)
+{
+    fuzz_dir = g_dir_make_tmp("vmkemu-fuzz-XXXXXX", NULL);
+    /* A valid monolithicSparse image, from the exporter. */
+    const uint64_t dsize = 3 * 1024 * KB;
+    uint8_t *disk = g_malloc0(dsize);
+    for (uint64_t i = 0; i < 200 * KB; i++) {
+        disk[i] = (uint8_t)(i * 7);
+        disk[dsize - 1 - i] = (uint8_t)(i * 3);
+    }
+    BlockNode *src = blk_mem_open(disk, dsize, 0);
+    char *sp = g_build_filename(fuzz_dir, "s.vmdk", NULL);
+    g_assert_cmpint(blk_vmdk_export(src, sp, VMDK_MONOLITHIC_SPARSE, NULL,
+                                    NULL, NULL), ==, 0);
+    blk_node_close(src);
+    gchar *sparse;
+    gsize slen;
+    g_assert_true(g_file_get_contents(sp, &sparse, &slen, NULL));
+    uint8_t *s8 = (uint8_t *)sparse;
+    uint64_t gd = le64(s8 + 56), overhead = le64(s8 + 64);
+    /* A flat extent file and a descriptor naming both. */
+    char *fp = g_build_filename(fuzz_dir, "f.raw", NULL);
+    g_assert_true(g_file_set_contents(fp, (char *)disk, 64 * KB, NULL));
+    const char *desc = "# Disk DescriptorFile\nversion=1\n"
+                       "createType=\"custom\"\n"
+                       "RW 128 FLAT \"f.raw\" 0\nRDONLY 64 ZERO\n"
+                       "RW 6144 SPARSE \"s.vmdk\"\n"
+                       "ddb.adapterType = \"ide\"\n";
+    const char *pln = "DRIVETYPE ide\nCYLINDERS 2\nHEADS 2\nSECTORS 63\n"
+                      "ACCESS \"f.raw\" 0\nRDONLY \"f.raw\" 200 64\n";
+    /* A small COWD image. */
+    uint8_t cowd[4096 + 2048 + 16384 + 8192] = { 0 };
+    memcpy(cowd, "COWD", 4);
+    put32_at(cowd + 4, 1);
+    put32_at(cowd + 12, 1000);
+    put32_at(cowd + 16, 16);
+    put32_at(cowd + 20, 4);
+    put32_at(cowd + 24, 1);
+    put32_at(cowd + 2048, 5);
+    put32_at(cowd + 2560, 37);
+    use_vmdk(s8, slen, BLK_FORMAT_VMDK, "s.vmdk", NULL);
+
+    GRand *rng = g_rand_new_with_seed(0xd15c);
+    int vmdk_iterations = MAX(iterations / 2, 1);   /* each one is costlier */
+    for (int it = 0; it < vmdk_iterations; it++) {
+        int which = g_rand_int_range(rng, 0, 6);
+        if (which <= 2) {
+            uint8_t *img = g_memdup2(s8, slen);
+            uint64_t len = slen;
+            if (which == 0) {
+                mutate(rng, img, 0, 512);
+            } else if (which == 1) {
+                mutate(rng, img, gd * 512, MIN(slen, overhead * 512));
+            } else {
+                /* Compressed grains with markers over uncompressed data. */
+                put32(img + 8, le32(img + 8) | (1u << 16) | (1u << 17));
+                img[77] = 1;
+                img[78] = 0;
+                if (g_rand_boolean(rng)) {
+                    mutate(rng, img, overhead * 512, slen);
+                }
+            }
+            if (g_rand_int_range(rng, 0, 8) == 0) {
+                len = (uint64_t)g_rand_int_range(rng, 512, (int)slen);
+            }
+            use_vmdk(img, len, BLK_FORMAT_VMDK, "s.vmdk", rng);
+            g_free(img);
+        } else if (which == 3) {
+            uint8_t *img = g_memdup2(cowd, sizeof(cowd));
+            mutate(rng, img, 0, g_rand_boolean(rng) ? 64 : sizeof(cowd));
+            use_vmdk(img, sizeof(cowd), BLK_FORMAT_COWD, "c.dsk", rng);
+            g_free(img);
+        } else {
+            const char *text = which == 4 ? desc : pln;
+            size_t tl = strlen(text);
+            uint8_t *img = (uint8_t *)g_strdup(text);
+            for (int k = 0; k < g_rand_int_range(rng, 1, 5); k++) {
+                static const char alphabet[] = "0123456789 \"\n#RWFLATZEROSPAC"
+                                               "-x\t9999999999999999999";
+                img[g_rand_int_range(rng, 0, (int)tl)] =
+                    (uint8_t)alphabet[g_rand_int_range(rng, 0,
+                                                       sizeof(alphabet) - 1)];
+            }
+            use_vmdk(img, tl, BLK_FORMAT_DESCRIPTOR, "d.vmdk", rng);
+            g_free(img);
+        }
+    }
+    g_test_message("%d VMware disk mutations", vmdk_iterations);
+    g_rand_free(rng);
+    g_unlink(sp);
+    g_unlink(fp);
+    g_rmdir(fuzz_dir);
+    g_free(fuzz_dir);
+    g_free(sp);
+    g_free(fp);
+    g_free(sparse);
+    g_free(disk);
+}
+
+/* ------------------------------------------------------------------------
  * MBR and addresses
  * ------------------------------------------------------------------------ */
 
@@ -403,6 +548,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/block/fuzz/vmfs", test_fuzz_vmfs);
     g_test_add_func("/block/fuzz/redo", test_fuzz_redo);
+    g_test_add_func("/block/fuzz/vmdk", test_fuzz_vmdk);
     g_test_add_func("/block/fuzz/mbr", test_fuzz_mbr);
     g_test_add_func("/block/fuzz/address", test_fuzz_address);
     return g_test_run();
