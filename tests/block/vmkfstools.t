@@ -323,6 +323,20 @@ if rc == 0:
 else:
     ok(False, "-e exports a VMware sparse disk", err)
 
+# --- progress on a terminal ----------------------------------------------------
+if shutil.which("script"):
+    cmd = " ".join([VMKFS, "-i", src_path, "mydisk:tty.dsk"])
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"],
+                       capture_output=True, text=True,
+                       env=dict(os.environ, **ENV))
+    ok(p.returncode == 0 and "importing:" in p.stdout and "100%" in p.stdout,
+       "-i shows progress on a terminal", p.stdout + p.stderr)
+    rc, out, err = run("-i", src_path, "mydisk:notty.dsk")
+    ok(rc == 0 and err == "", "and none when stderr is not a terminal", err)
+else:
+    print(f"ok {count + 1} # skip no script(1) for a pseudo-terminal")
+    count += 1
+
 # --- usage errors ---------------------------------------------------------------
 expect_error("no operation", ["no operation"], "vmhba0:0:0:2", rc_want=2)
 expect_error("two operations", ["-l", "-r"], "-l", "-r", "mydisk:x",
