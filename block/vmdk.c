@@ -180,8 +180,6 @@ static int sparse_open(VmdkExtent *e, uint64_t expect_sectors, GError **errp)
             why = "grain directory too large";
         }
     }
-    bool use_rgd = (flags & FLAG_RGD) && rgd != 0;
-    (void)use_rgd;
     if (!why && (gd == 0 || gd > (uint64_t)fsize / SECTOR ||
                  ngd * 4 > (uint64_t)fsize - gd * SECTOR)) {
         why = "grain directory outside the file";
@@ -459,7 +457,12 @@ static int sparse_write(VmdkExtent *e, uint64_t off, const uint8_t *buf,
             return r;
         }
         uint32_t s = gt[ti];
+        int64_t fsize = blk_node_size(e->file);
         if (s > 1 || (s == 1 && !e->zero_grain)) {
+            /* A damaged table must not send writes past the file's end. */
+            if ((uint64_t)s * SECTOR + e->grain > (uint64_t)MAX(fsize, 0)) {
+                return -EIO;
+            }
             r = blk_node_pwrite(e->file, (uint64_t)s * SECTOR + within, buf, n);
         } else {
             /* A new grain at the end of the file, then its table entry. */
@@ -474,7 +477,10 @@ static int sparse_write(VmdkExtent *e, uint64_t off, const uint8_t *buf,
                 e->file_sectors += e->grain / SECTOR;
                 gt[ti] = (uint32_t)sec;
                 r = write_entry(e->file, e->gd[gi], ti, (uint32_t)sec);
-                if (r == 0 && e->rgd && e->rgd[gi] > 1) {
+                /* The redundant table, when it is inside the file. */
+                if (r == 0 && e->rgd && e->rgd[gi] > 1 &&
+                    (uint64_t)e->rgd[gi] * SECTOR + (uint64_t)e->gtes * 4 <=
+                        (uint64_t)MAX(fsize, 0)) {
                     r = write_entry(e->file, e->rgd[gi], ti, (uint32_t)sec);
                 }
             }

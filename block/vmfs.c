@@ -99,7 +99,7 @@ struct VmfsVolume {
     bool owns_dev;
     bool writable;
     int refcnt;
-    GMutex lock;               /* in-process: guards st and local_open */
+    GMutex lock;               /* in-process: guards st and use */
     VmfsState st;
     SlotUse *use;              /* per file slot, this instance only */
     bool in_txn;
@@ -802,15 +802,13 @@ static int txn_begin(VmfsVolume *v, GError **errp)
         v->st = ns;
     }
     v->in_txn = true;
-    bool reclaimed = false;
+    /* Interrupted creates go with the caller's change. */
     for (uint32_t i = 0; i < v->st.sb.max_files; i++) {
         VmfsFile *f = &v->st.files[i];
         if ((f->flags & FILE_INCOMPLETE) && slot_is_stale(v, i)) {
             file_free_blocks(&v->st, f);
-            reclaimed = true;
         }
     }
-    (void)reclaimed;   /* committed with the caller's change */
     return 0;
 }
 
