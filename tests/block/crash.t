@@ -196,9 +196,12 @@ def hash_file(path):
 
 
 def after(op):
-    """The state an operation leads to, from a run on a copy."""
+    """The state an operation leads to, from a run on a copy, and how long
+    the run takes (random kills fall anywhere in it)."""
     shutil.copyfile(snapshot, disk)
+    t0 = time.monotonic()
     rc, out, err = vmk(*op["args"])
+    op["seconds"] = time.monotonic() - t0
     assert rc == 0, err
     st = state()
     if op.get("then"):
@@ -242,9 +245,11 @@ def check(op, new_state, how):
     want_free = old_state[1] if cur == old_state[0] else new_state[1]
     if free != want_free:
         return f"{how}: {free} blocks free, expected {want_free} (lost blocks)"
+    outcome["old" if cur == old_state[0] else "new"] += 1
     return None
 
 
+outcome = {"old": 0, "new": 0}
 for op in ops:
     new_state = after(op)
     problems = []
@@ -267,13 +272,14 @@ for op in ops:
             problems.append("operation never finished")
             break
     randoms = 0
+    outcome = {"old": 0, "new": 0}
     for k in range(RANDOM_KILLS):
         shutil.copyfile(snapshot, disk)
         env = dict(ENV)
         proc = subprocess.Popen([VMKFS, "-q", *op["args"]], env=env,
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0, 0.03))
+        time.sleep(rng.uniform(0, 1.2 * op["seconds"]))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         randoms += 1
@@ -282,7 +288,8 @@ for op in ops:
             problems.append(p)
     ok(not problems and points > 0,
        f"{op['name']}: {points} I/O kill points and {randoms} random kills "
-       "leave a consistent volume with old or new contents",
+       f"(old state {outcome['old']}, new {outcome['new']}) leave a "
+       "consistent volume with old or new contents",
        "\n".join(problems) or "no kill points")
 
 shutil.rmtree(tmp)
