@@ -7,7 +7,7 @@
 #     the program kill itself with SIGKILL before its (N+1)th write or flush
 #     (block/file.c), for N = 0, 1, ... until the operation completes;
 #   * kill -9 from outside after a random delay.
-# VMKEMU_CRASH_RANDOM sets the random kills per operation (default 4; the
+# VMKEMU_CRASH_RANDOM sets the random kills per operation (default 2; the
 # issue's long run uses 200).  The power-loss model (unflushed writes lost
 # or torn) is covered by the unit tests test-block-vmfs and test-block-redo.
 import hashlib
@@ -26,7 +26,7 @@ BUILD = os.environ.get("VMKEMU_BUILD", ".")
 VMKFS = os.path.join(BUILD, "vmkfstools")
 KB = 1024
 MB = 1 << 20
-RANDOM_KILLS = int(os.environ.get("VMKEMU_CRASH_RANDOM", "4"))
+RANDOM_KILLS = int(os.environ.get("VMKEMU_CRASH_RANDOM", "2"))
 count = 0
 failed = 0
 
@@ -155,10 +155,10 @@ def make_redo(parent_size, grain, grains):
     return out.ljust(data_off, b"\0") + body
 
 
-# The starting volume: 12 MB whole disk, 64k blocks, three files, and a
+# The starting volume: 8 MB whole disk, 64k blocks, three files, and a
 # REDO log for one of them.
 with open(disk, "wb") as f:
-    f.truncate(12 * MB)
+    f.truncate(8 * MB)
 must("-C", "-b", "64k", "-n", "16", "vmhba0:0:0:0")
 must("-S", "crashvol", "vmhba0:0:0:0")
 a_src = os.path.join(tmp, "a.raw")
