@@ -270,8 +270,14 @@ static void vcpu_handle_exit(KvmVcpu *v)
             [KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected hardware exit",
         };
         uint32_t e = run->internal.suberror;
-        vcpu_fail(v, "KVM internal error (exit INTERNAL_ERROR, suberror %u: %s)", e,
-                  e < G_N_ELEMENTS(sub) && sub[e] ? sub[e] : "unknown");
+        GString *data = g_string_new(NULL);
+        for (uint32_t i = 0; i < MIN(run->internal.ndata, G_N_ELEMENTS(run->internal.data)); i++) {
+            g_string_append_printf(data, "%s0x%" G_GINT64_MODIFIER "x", i ? " " : ", data ",
+                                   (uint64_t)run->internal.data[i]);
+        }
+        vcpu_fail(v, "KVM internal error (exit INTERNAL_ERROR, suberror %u: %s%s)", e,
+                  e < G_N_ELEMENTS(sub) && sub[e] ? sub[e] : "unknown", data->str);
+        g_string_free(data, TRUE);
         break;
     }
     default:

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Several vCPUs: the boot CPU starts the others with INIT and startup IPIs;
+# every application processor must run, once, with its own APIC ID.
+# (-userspace-irqchip has no local APIC and refuses -smp > 1: see accel.t.)
+. "$(dirname "$0")/guest-lib.sh"
+
+smp() {
+    accel=$1 label=$2
+    shift 2
+    case " $* " in
+    *" -userspace-irqchip "*) return ;;
+    esac
+    for n in 1 2 4; do
+        run_guest smp -accel "$accel" -serial null -smp $n "$@"
+        if expect_status "$label -smp $n: every AP starts with its own APIC ID" "$ST_PASS"; then
+            expect_out "^smp: $((n - 1)) AP(s) started" "$label -smp $n: $((n - 1)) AP(s) reported"
+        fi
+    done
+}
+
+for_each_variant smp
+tap_done
