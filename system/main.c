@@ -15,11 +15,14 @@
 #include "main-loop.h"
 #include "log.h"
 #include "options.h"
+#include "esx-cfg.h"
+#include "esx-runtime.h"
+#include "monitor.h"
 
 static gboolean on_signal(gpointer data)
 {
     Machine *m = data;
-    machine_request_shutdown(m, SHUTDOWN_HOST_QUIT, 0);
+    machine_request_shutdown(m, SHUTDOWN_HOST_SIGNAL, 0);
     return G_SOURCE_CONTINUE;
 }
 
@@ -30,20 +33,51 @@ int main(int argc, char **argv)
     int status;
 
     machine_config_init(&cfg);
+    /* vmkemu VM.cfg [options]: the .cfg first, options override it. */
+    EsxCfg *esx = NULL;
+    EsxVmSettings vm = {0};
+    if (argc > 1 && argv[1][0] != '-') {
+        esx = esx_cfg_load(argv[1], &err);
+        if (!esx || esx_cfg_to_machine(esx, &cfg, &vm, &err) < 0) {
+            fprintf(stderr, "vmkemu: %s\n", err->message);
+            g_error_free(err);
+            esx_cfg_free(esx);
+            esx_vm_settings_clear(&vm);
+            machine_config_clear(&cfg);
+            return EXIT_USAGE;
+        }
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     switch (options_parse(argc, argv, &cfg)) {
     case 1:
-        machine_config_clear(&cfg);
-        return 0;
+        status = 0;
+        goto out;
     case -1:
-        machine_config_clear(&cfg);
-        return EXIT_USAGE;
+        status = EXIT_USAGE;
+        goto out;
+    }
+    bool log_from_cfg = esx && !cfg.logfile;
+    if (log_from_cfg) {
+        cfg.logfile = g_strdup(vm.log_filename);
+    }
+    if (esx && options_verbose()) {
+        GPtrArray *unknown = esx_cfg_unknown_keys(esx);
+        for (guint i = 0; i < unknown->len; i++) {
+            EsxCfgEntry *e = g_ptr_array_index(unknown, i);
+            fprintf(stderr, "vmkemu: %s:%d: %s: unknown key, ignored\n",
+                    esx->path, e->line, e->key);
+        }
+        g_ptr_array_free(unknown, TRUE);
     }
     if (cfg.logfile) {
         int r = log_open(cfg.logfile);
         if (r < 0) {
-            fprintf(stderr, "vmkemu: -D: %s: %s\n", cfg.logfile, g_strerror(-r));
-            machine_config_clear(&cfg);
-            return EXIT_USAGE;
+            fprintf(stderr, "vmkemu: %s: %s: %s\n", log_from_cfg ? "log.filename" : "-D",
+                    cfg.logfile, g_strerror(-r));
+            status = EXIT_USAGE;
+            goto out;
         }
     }
     signal(SIGPIPE, SIG_IGN);
@@ -53,8 +87,35 @@ int main(int argc, char **argv)
     if (!m) {
         verror("%s", err->message);
         g_error_free(err);
-        machine_config_clear(&cfg);
-        return 1;
+        status = 1;
+        goto out;
+    }
+    for (int i = 0; i < cfg.nqmp; i++) {
+        if (monitor_listen(cfg.qmp[i], &err) < 0) {
+            verror("%s", err->message);
+            g_error_free(err);
+            machine_destroy(m);
+            status = EXIT_USAGE;
+            goto out;
+        }
+    }
+    /* A VM started from a .cfg is controlled through its runtime directory. */
+    if (esx) {
+        char *sock = esx_runtime_qmp_socket(esx->path);
+        gchar *spec = g_strdup_printf("unix:%s,server,nowait", sock);
+        if (esx_runtime_prepare(esx->path, &err) < 0 ||
+            monitor_listen(spec, &err) < 0) {
+            verror("%s", err->message);
+            g_error_free(err);
+            g_free(spec);
+            g_free(sock);
+            monitor_close_all();
+            machine_destroy(m);
+            status = 1;
+            goto out;
+        }
+        g_free(spec);
+        g_free(sock);
     }
     g_unix_signal_add(SIGINT, on_signal, m);
     g_unix_signal_add(SIGTERM, on_signal, m);
@@ -65,13 +126,19 @@ int main(int argc, char **argv)
     if (machine_start(m, &err) < 0) {
         verror("%s", err->message);
         g_error_free(err);
-        machine_destroy(m);
-        machine_config_clear(&cfg);
-        return 1;
+        status = 1;
+    } else {
+        status = main_loop_run();
     }
-    status = main_loop_run();
+    monitor_close_all();
+    if (esx) {
+        esx_runtime_cleanup(esx->path);
+    }
     machine_destroy(m);
+out:
     machine_config_clear(&cfg);
+    esx_cfg_free(esx);
+    esx_vm_settings_clear(&vm);
     log_close();
     return status;
 }

@@ -10,7 +10,10 @@
 #include "config.h"
 
 static const char usage_text[] =
-"usage: vmkemu [options]\n"
+"usage: vmkemu [CONFIG.cfg] [options]\n"
+"\n"
+"With a VMware .cfg file first, the VM it describes starts and the options\n"
+"after it override the file.\n"
 "\n"
 "Machine:\n"
 "  -m SIZE            guest RAM; a number of MiB, or with a suffix K, M, G\n"
@@ -30,9 +33,22 @@ static const char usage_text[] =
 "                     [,nowait], or null; repeat for COM2..COM4\n"
 "  -nographic         no display window; COM1 on stdio unless -serial given\n"
 "  -no-reboot         end vmkemu instead of rebooting the guest\n"
-"  -D FILE            write the log to FILE\n"
+"  -qmp unix:PATH[,server][,nowait]\n"
+"                     serve the QMP monitor on a UNIX socket (repeatable; a VM\n"
+"                     started from a .cfg always gets one, see vmware-control)\n"
+"  -name NAME         the VM's name (a .cfg's displayName)\n"
+"  -D FILE            write the log to FILE (default for a .cfg: vmware.log\n"
+"                     beside it, or its log.filename)\n"
+"  -v                 list the .cfg keys vmkemu does not use\n"
 "  -h, -help          this help\n"
 "  -version           the version\n";
+
+static bool verbose;
+
+bool options_verbose(void)
+{
+    return verbose;
+}
 
 static int bad(const char *opt, const char *fmt, const char *arg)
 {
@@ -122,6 +138,10 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
             cfg->no_reboot = true;
             continue;
         }
+        if (!strcmp(opt, "v")) {
+            verbose = true;
+            continue;
+        }
         if (!strcmp(opt, "userspace-irqchip")) {
             cfg->userspace_irqchip = true;
             continue;
@@ -129,7 +149,7 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
         /* Options with a value. */
         static const char *const with_value[] = {
             "m", "smp", "accel", "bios", "kernel", "initrd", "append",
-            "serial", "D", "boot", NULL
+            "serial", "D", "boot", "qmp", "name", NULL
         };
         bool known = false;
         for (int k = 0; with_value[k]; k++) {
@@ -177,6 +197,16 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
                 return bad(a, "invalid device '%s' (stdio, file:PATH, unix:PATH, null)", v);
             }
             cfg->serial[cfg->nserial++] = g_strdup(v);
+        } else if (!strcmp(opt, "qmp")) {
+            if (cfg->nqmp >= 4) {
+                return bad(a, "%s: at most 4 monitor sockets", v);
+            }
+            if (!g_str_has_prefix(v, "unix:") || !v[5]) {
+                return bad(a, "invalid monitor '%s' (unix:PATH[,server][,nowait])", v);
+            }
+            cfg->qmp[cfg->nqmp++] = g_strdup(v);
+        } else if (!strcmp(opt, "name")) {
+            set_str(&cfg->name, v);
         } else if (!strcmp(opt, "D")) {
             set_str(&cfg->logfile, v);
         } else if (!strcmp(opt, "boot")) {

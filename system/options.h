@@ -12,5 +12,7 @@
 /* Parse argv into cfg.  Returns 0 to run, 1 when it printed help or the
  * version (exit 0), -1 after printing a one-line error (exit EXIT_USAGE). */
 int options_parse(int argc, char **argv, MachineConfig *cfg);
+/* -v was given. */
+bool options_verbose(void);
 
 #endif

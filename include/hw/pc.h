@@ -15,9 +15,14 @@
 #define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
 
 typedef struct DebugPorts DebugPorts;
+typedef struct PCSerial PCSerial;
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
+    struct I8259 *pic;          /* 0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1 */
+    struct I8254 *pit;          /* 0x40-0x43 */
+    struct PCPort61 *port61;    /* 0x61 */
+    PCSerial *serial;           /* COM1-COM4 (hw/pc-serial.c) */
     uint8_t *bios_rom;          /* -bios image, page-aligned (pc-bios.c) */
     size_t bios_rom_size;
     /* Devices add their state pointers here. */
@@ -39,6 +44,8 @@ int pc_devices_init(Machine *m, GError **errp);
 void pc_devices_free(Machine *m);
 /* hw/pc-irqchip.c: deliver GSI `n` to the userspace interrupt controllers. */
 void pc_irqchip_set(Machine *m, int n, int level);
+/* hw/pc-irqchip.c: the INTA cycle of the userspace 8259 pair (m->intack). */
+int pc_irqchip_intack(Machine *m);
 /* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
  * -append; fills m->boot_regs. */
 int pc_kernel_load(Machine *m, GError **errp);
