@@ -1,8 +1,9 @@
 #!/bin/sh
-# COM1 output and input (serial-echo guest, polled 16550A): the guest
-# announces itself on COM1, echoes a line back upper-cased and reports the
-# byte count.  Input comes (1) from a pipe with -serial stdio and (2) from
-# a client of -serial unix:PATH,server.
+# COM1 output and input: the guest announces itself on COM1, echoes a line
+# back upper-cased and reports the byte count.  serial-echo polls the
+# 16550A; serial-irq takes THR-empty and received-data interrupts on IRQ 4.
+# Input comes from a pipe with -serial stdio, and (serial-echo) from a
+# client of -serial unix:PATH,server.
 . "$(dirname "$0")/guest-lib.sh"
 
 # The client side of the UNIX socket: argv = socket path, transcript file,
@@ -49,18 +50,36 @@ except subprocess.TimeoutExpired:
     fail("vmkemu did not end after the guest was done")
 '
 
+# serial_pipe ACCEL LABEL GUEST [ARGS...]: GUEST (serial-echo or
+# serial-irq) on -serial stdio echoes a line typed into a pipe.
+serial_pipe() {
+    accel=$1 label=$2 guest=$3
+    shift 3
+    # Type the line once the guest is listening, as a person would: a line
+    # sent earlier may land before the guest resets its FIFOs.
+    {
+        i=0
+        while ! grep -a -q -e "$guest: ready" -e "^SKIP: " "$work/out" 2>/dev/null &&
+              [ $i -lt 200 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        printf 'Hello, vmkemu\n'
+    } | timeout -k 5 "$GUEST_TIMEOUT" "$VMKEMU" -bios "$GUEST_DIR/$guest.bin" \
+            -nographic -accel "$accel" -serial stdio "$@" >"$work/out" 2>"$work/err"
+    rc=$?
+    if expect_status "$label: $guest on -serial stdio echoes a line from a pipe" "$ST_PASS"; then
+        expect_out "$guest: ready" "$label: $guest: COM1 output on stdout"
+        expect_out "HELLO, VMKEMU" "$label: $guest: the input came back upper-cased"
+        expect_out "^$guest: echoed 13 bytes" "$label: $guest: 13 bytes received"
+    fi
+}
+
 serial() {
     accel=$1 label=$2
     shift 2
-    printf 'Hello, vmkemu\n' |
-        timeout -k 5 "$GUEST_TIMEOUT" "$VMKEMU" -bios "$GUEST_DIR/serial-echo.bin" \
-            -nographic -accel "$accel" -serial stdio "$@" >"$work/out" 2>"$work/err"
-    rc=$?
-    if expect_status "$label: -serial stdio: the guest echoes a line from a pipe" "$ST_PASS"; then
-        expect_out "serial-echo: ready" "$label: -serial stdio: COM1 output on stdout"
-        expect_out "HELLO, VMKEMU" "$label: -serial stdio: the input came back upper-cased"
-        expect_out "^serial-echo: echoed 13 bytes" "$label: -serial stdio: 13 bytes received"
-    fi
+    serial_pipe "$accel" "$label" serial-echo "$@"
+    serial_pipe "$accel" "$label" serial-irq "$@"
 
     if ! command -v python3 >/dev/null; then
         tap_skip "$label: -serial unix: python3 is needed for the client"
