@@ -3,10 +3,13 @@
 ; Initialization": INIT-SIPI-SIPI; 11.6.1 the interrupt command register).
 ; Each application processor starts in real mode at the 4 KiB page the SIPI
 ; names (ap_entry, in this ROM), reads its initial APIC ID from CPUID leaf 1
-; (EBX[31:24]), sets its bit in a shared mask and halts.  The boot CPU takes
-; the number of CPUs from CPUID leaf 1 (EBX[23:16]), waits for every AP and
-; checks the mask: exits with GUEST_PASS when every AP came, each with its
-; own ID.  Needs an in-kernel (or emulated) local APIC.
+; (EBX[31:24]), sets its bit in a shared mask and then spins (it stays busy
+; in guest code).  The boot CPU takes the number of CPUs from CPUID leaf 1
+; (EBX[23:16]), waits for every AP and checks the mask.  On the first boot
+; it then triple-faults: the reset must stop the spinning APs and put them
+; back to waiting for a SIPI, so the second boot starts them again the same
+; way and exits with GUEST_PASS.  Needs an in-kernel (or emulated) local
+; APIC.
 %include "common.inc"
 
 APIC_BASE       equ 0xfee00000
@@ -69,10 +72,24 @@ main:
         sub     eax, 2
         cmp     [ap_mask], eax
         jne     .bad
+        cmp     dword [BOOT_COUNT], 1
+        ja      .pass
+        PRINT   "smp: boot 1 done; resetting with the APs running", 10
+        lidt    [empty_idt]
+        ud2                             ; triple fault: machine reset
+.pass:
+        PRINT   "smp: boot "
+        mov     eax, [BOOT_COUNT]
+        call    dbg_dec
+        PRINT   " done", 10
         EXIT    GUEST_PASS
 .bad:
         PRINT   "smp: wrong set of APs", 10
         EXIT    GUEST_FAIL
+
+empty_idt:
+        dw      0
+        dd      0
 
 short_delay:
         push    ecx
@@ -95,10 +112,9 @@ ap_entry:
         shr     ebx, 24                 ; initial APIC ID
         lock bts dword [ap_mask], ebx
         lock inc dword [ap_count]
-.halt:
-        cli
-        hlt
-        jmp     .halt
+.spin:
+        pause
+        jmp     .spin
         bits    32
 
 GUEST_END

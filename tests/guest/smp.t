@@ -1,6 +1,8 @@
 #!/bin/sh
 # Several vCPUs: the boot CPU starts the others with INIT and startup IPIs;
-# every application processor must run, once, with its own APIC ID.
+# every application processor must run, once, with its own APIC ID.  Then a
+# triple fault resets the machine while the APs spin, and the second boot
+# must find them waiting for a SIPI again.
 # (-userspace-irqchip has no local APIC and refuses -smp > 1: see accel.t.)
 . "$(dirname "$0")/guest-lib.sh"
 
@@ -14,6 +16,7 @@ smp() {
         run_guest smp -accel "$accel" -serial null -smp $n "$@"
         if expect_status "$label -smp $n: every AP starts with its own APIC ID" "$ST_PASS"; then
             expect_out "^smp: $((n - 1)) AP(s) started" "$label -smp $n: $((n - 1)) AP(s) reported"
+            expect_out "^smp: boot 2 done" "$label -smp $n: the APs started again after a reset"
         fi
     done
 }
