@@ -461,6 +461,7 @@ static void kvm_reset(void *opaque)
         g_mutex_lock(&s->lock);
         v->halted = false;
         v->stopped = false;
+        v->halted_for_good = false;
         v->stuck_round = 0;
         g_mutex_unlock(&s->lock);
         /* No interrupt left half-injected from before the reset. */

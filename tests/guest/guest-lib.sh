@@ -149,3 +149,13 @@ expect_no_out() {
         tap_ok "$2"
     fi
 }
+
+# expect_no_err PATTERN DESC: no stderr line matches PATTERN.
+expect_no_err() {
+    if grep -a -q -e "$1" "$work/err"; then
+        tap_not_ok "$2 ('$1' on stderr)"
+        tap_diag "$work/err"
+    else
+        tap_ok "$2"
+    fi
+}

@@ -1,7 +1,8 @@
 ; i8042-reset: the first boot pulses the CPU reset line through the
 ; keyboard controller (command 0xfe to port 0x64, "pulse output port bit
-; 0"; IBM PC AT Technical Reference, keyboard controller commands); the
-; second boot prints its banner and exits with GUEST_PASS.  Under
+; 0"; IBM PC AT Technical Reference, keyboard controller commands) and
+; halts with interrupts off, as operating systems do while they wait for the
+; reset; the second boot prints its banner and exits with GUEST_PASS.  Under
 ; -no-reboot vmkemu ends at the reset (status 0).  Skips (GUEST_SKIP)
 ; when no controller answers at port 0x64.
 %include "common.inc"
@@ -37,11 +38,10 @@ main:
         PRINT   "i8042-reset: sending 0xfe", 10
         mov     al, 0xfe
         out     KBC_CMD, al
-        ; The reset takes effect asynchronously: spin (not hlt, which with
-        ; interrupts off would end the machine as halted).
-        mov     ecx, 0x1000000
-.spin:
-        loop    .spin
+        ; Wait for the reset the way operating systems often do: halted
+        ; with interrupts off.  The reset must win over the halt.
+        cli
+        hlt
         PRINT   "i8042-reset: no reset happened", 10
         EXIT    GUEST_FAIL
 .again:

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Machine resets seen from a guest: a triple fault and the i8042's reset
-# pulse (command 0xfe) reboot the machine (the guest, counting its boots in
-# RAM, exits on the second one); under -no-reboot they end vmkemu with
-# status 0 instead (a triple fault also says so on stderr).
+# pulse (command 0xfe, followed by cli; hlt) reboot the machine (the guest,
+# counting its boots in RAM, exits on the second one); under -no-reboot
+# they end vmkemu with status 0 instead (a triple fault also says so on
+# stderr).
 . "$(dirname "$0")/guest-lib.sh"
 
 resets() {
@@ -24,6 +25,7 @@ resets() {
         run_guest i8042-reset -accel "$accel" -serial null -no-reboot "$@"
         if expect_status "$label: -no-reboot: the i8042 reset ends vmkemu with status 0" 0; then
             expect_no_out "^i8042-reset: boot 2" "$label: -no-reboot: no second boot"
+            expect_no_err "halted" "$label: -no-reboot: the reset, not the hlt after it, ended vmkemu"
         fi
     fi
 }
