@@ -5,15 +5,16 @@
 # out of the guest and joined; no sanitizer report).
 . "$(dirname "$0")/guest-lib.sh"
 
-# quit_guest ACCEL LABEL GUEST SIGNAL [ARGS...]
+# quit_guest ACCEL LABEL GUEST BANNER SIGNAL [ARGS...]: signal vmkemu once
+# GUEST printed BANNER.
 quit_guest() {
-    accel=$1 label=$2 guest=$3 sig=$4
-    shift 4
+    accel=$1 label=$2 guest=$3 banner=$4 sig=$5
+    shift 5
     timeout -k 5 "$GUEST_TIMEOUT" "$VMKEMU" -bios "$GUEST_DIR/$guest.bin" -nographic \
         -accel "$accel" -serial null "$@" </dev/null >"$work/out" 2>"$work/err" &
     pid=$!
     i=0
-    while ! grep -a -q "^$guest: " "$work/out" && [ $i -lt 100 ]; do
+    while ! grep -a -q "$banner" "$work/out" && [ $i -lt 100 ]; do
         sleep 0.1
         i=$((i + 1))
     done
@@ -29,12 +30,12 @@ quit_guest() {
 quits() {
     accel=$1 label=$2
     shift 2
-    quit_guest "$accel" "$label" spin TERM "$@"
-    quit_guest "$accel" "$label" idle TERM "$@"
-    quit_guest "$accel" "$label" spin INT "$@"
+    quit_guest "$accel" "$label" spin "^spin: running" TERM "$@"
+    quit_guest "$accel" "$label" idle "^idle guest up" TERM "$@"
+    quit_guest "$accel" "$label" spin "^spin: running" INT "$@"
     case " $* " in
     *" -userspace-irqchip "*) ;;
-    *) quit_guest "$accel" "$label -smp 2" spin TERM -smp 2 "$@" ;;
+    *) quit_guest "$accel" "$label -smp 2" spin "^spin: running" TERM -smp 2 "$@" ;;
     esac
 }
 
