@@ -49,6 +49,10 @@ main:
         out     CMOS_INDEX, al
         mov     al, 0x2a
         out     CMOS_DATA, al
+        ; Clear old flags while the interrupt is still off, then turn it on.
+        ; (Reading C after PIE is on could take back a request whose edge
+        ; the 8259 has already latched: an IRQ 8 with nothing in C.)
+        CMOS_READ 0x0c
         CMOS_READ 0x0b                  ; register B: periodic interrupt on
         or      al, 0x40
         mov     ah, al
@@ -56,7 +60,6 @@ main:
         out     CMOS_INDEX, al
         mov     al, ah
         out     CMOS_DATA, al
-        CMOS_READ 0x0c                  ; clear what is pending
 
         mov     al, 0x34                ; PIT channel 0, mode 2, 100 Hz
         out     PIT_CMD, al
