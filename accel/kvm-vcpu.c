@@ -337,6 +337,10 @@ static void vcpu_inject_interrupt(KvmVcpu *v)
                 vlog("kvm: vCPU %d: KVM_INTERRUPT %d failed: %s", v->index,
                      vector, g_strerror(-ret));
             }
+            /* Not ready for another until KVM says so on an exit; should
+             * KVM_RUN return before it writes the flag (a kick), the stale
+             * 1 would have us acknowledge a second interrupt KVM refuses. */
+            run->ready_for_interrupt_injection = 0;
         }
     }
     /* Still one waiting (or could not inject): exit when the guest can
