@@ -13,7 +13,9 @@ serial_pipe() {
     accel=$1 label=$2 guest=$3
     shift 3
     # Type the line once the guest is listening, as a person would: a line
-    # sent earlier may land before the guest resets its FIFOs.
+    # sent earlier may land before the guest resets its FIFOs.  (Empty the
+    # output first: the typist must not see the previous run's prompt.)
+    : >"$work/out"
     {
         i=0
         while ! grep -a -q -e "$guest: ready" -e "^SKIP: " "$work/out" 2>/dev/null &&
