@@ -23,12 +23,13 @@
 ;                resets); other commands are sent;
 ;   0x92         bit 0 (fast reset) is kept clear;
 ;   0xcf9        bit 2 (reset) is kept clear;
+;   0x605        the high byte of the ACPI PM1a control register (the PM
+;                block at 0x600, include/hw/acpi.h): bit 5 of that byte,
+;                SLP_EN, is kept clear (with SLP_TYP S5 it powers off);
 ;   0x514-0x51b  the fw_cfg DMA address: a random address makes the device
 ;                copy data over random guest memory;
 ;   0xfec00000   the IOAPIC page and 0xfee00000, the local APIC page: these
 ;                can send INIT or SMI to the CPU itself.
-; An ACPI PM1 control register, once the machine has one, can power the
-; machine off (SLP_EN with SLP_TYP S5); add it here when it lands.
 %include "common.inc"
 
 rng_state       equ GUEST_VARS          ; xorshift32 state
@@ -152,6 +153,7 @@ build_port_classes:
         mov     byte [edi + 0x64], CLASS_TAME
         mov     byte [edi + 0x92], CLASS_TAME
         mov     byte [edi + 0xcf9], CLASS_TAME
+        mov     byte [edi + 0x605], CLASS_TAME
         ret
 
 ; tame: make byte al safe for port dx (see the list at the top).
@@ -172,8 +174,13 @@ tame:
         ret
 .pcf9:
         cmp     dx, 0xcf9
-        jne     .done
+        jne     .p605
         and     al, ~0x04
+        ret
+.p605:
+        cmp     dx, 0x605
+        jne     .done
+        and     al, ~0x20
 .done:
         ret
 
