@@ -1,16 +1,313 @@
 /*
  * The portable emulator as an accelerator: runs target-i386 on a thread per
- * vCPU.  Not available until the CPU emulator issue lands.
+ * vCPU (include/accel.h).
+ *
+ * The vCPU thread runs x86_cpu_exec in slices.  Port I/O, MMIO and the
+ * interrupt acknowledge reach the device models under the big lock
+ * (include/main-loop.h); the INTR level (m->intr_pending) and the A20 gate
+ * are read without it.  HLT waits on a condition variable until the
+ * interrupt line rises (the PIC output kicks us); HLT with interrupts off
+ * ends the machine (SHUTDOWN_HALTED) and a triple fault asks for a reset
+ * (SHUTDOWN_TRIPLE_FAULT); in both cases the thread parks until the machine
+ * resets it or destroys it.  Only the boot CPU runs until the local APIC
+ * (INIT/SIPI) exists.
  */
+#include <errno.h>
+#include <glib.h>
 #include "accel.h"
+#include "log.h"
+#include "machine.h"
+#include "main-loop.h"
+#include "x86-cpu.h"
+
+#define EMU_SLICE   (1 << 20)       /* instructions per x86_cpu_exec call */
+
+typedef struct EmuState {
+    Machine *m;
+    X86CPU *cpu;
+    GThread *thread;
+    GMutex lock;
+    GCond cond;
+    bool started;
+    bool quit;          /* destroy: leave the thread */
+    bool pause_req;     /* pause: park at the next exit */
+    bool parked_guest;  /* stopped by the guest (triple fault, hlt with IF=0) */
+    bool paused;        /* the thread is parked */
+} EmuState;
+
+static EmuState *emu_state(Machine *m)
+{
+    return m->accel_state;
+}
 
 static bool emu_available(const char **why)
 {
-    *why = "the CPU emulator is not available yet";
-    return false;
+    (void)why;
+    return true;
+}
+
+/* --- bus callbacks: into the device models under the big lock ------------ */
+
+static uint32_t emu_port_read(void *opaque, uint16_t port, unsigned size)
+{
+    EmuState *s = opaque;
+    big_lock();
+    uint32_t v = as_port_read(s->m->as, port, size);
+    big_unlock();
+    return v;
+}
+
+static void emu_port_write(void *opaque, uint16_t port, uint32_t val, unsigned size)
+{
+    EmuState *s = opaque;
+    big_lock();
+    as_port_write(s->m->as, port, val, size);
+    big_unlock();
+}
+
+static uint64_t emu_mmio_read(void *opaque, uint64_t addr, unsigned size)
+{
+    EmuState *s = opaque;
+    big_lock();
+    uint64_t v = as_mmio_read(s->m->as, addr, size);
+    big_unlock();
+    return v;
+}
+
+static void emu_mmio_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
+{
+    EmuState *s = opaque;
+    big_lock();
+    as_mmio_write(s->m->as, addr, val, size);
+    big_unlock();
+}
+
+static int emu_intack(void *opaque)
+{
+    EmuState *s = opaque;
+    int v = -1;
+    big_lock();
+    if (s->m->intack) {
+        v = s->m->intack(s->m);
+    }
+    big_unlock();
+    return v;
+}
+
+static int emu_init(Machine *m, GError **errp)
+{
+    EmuState *s = g_new0(EmuState, 1);
+    s->m = m;
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    X86CPUBus bus = {
+        .as = m->as,
+        .opaque = s,
+        .port_read = emu_port_read,
+        .port_write = emu_port_write,
+        .mmio_read = emu_mmio_read,
+        .mmio_write = emu_mmio_write,
+        .intr_line = (const volatile bool *)&m->intr_pending,
+        .intack = emu_intack,
+        .a20 = (const volatile bool *)&m->a20_enabled,
+    };
+    s->cpu = x86_cpu_new(&bus);
+    m->accel_state = s;
+    if (m->ncpus > 1) {
+        vwarn("-accel emu: only the boot CPU runs for now (%d requested)", m->ncpus);
+    }
+    (void)errp;
+    return 0;
+}
+
+static int emu_set_regs(Machine *m, int cpu, const X86Registers *regs)
+{
+    EmuState *s = emu_state(m);
+    if (!s || cpu != 0) {
+        return -EINVAL;
+    }
+    x86_cpu_set_regs(s->cpu, regs);
+    return 0;
+}
+
+static int emu_get_regs(Machine *m, int cpu, X86Registers *regs)
+{
+    EmuState *s = emu_state(m);
+    if (!s || cpu != 0) {
+        return -EINVAL;
+    }
+    x86_cpu_get_regs(s->cpu, regs);
+    return 0;
+}
+
+/* Park until resumed or destroyed.  Called with s->lock held. */
+static void park_locked(EmuState *s)
+{
+    while (!s->quit && (s->pause_req || s->parked_guest)) {
+        s->paused = true;
+        g_cond_broadcast(&s->cond);
+        g_cond_wait(&s->cond, &s->lock);
+    }
+    s->paused = false;
+}
+
+static gpointer emu_vcpu_thread(gpointer opaque)
+{
+    EmuState *s = opaque;
+    Machine *m = s->m;
+
+    for (;;) {
+        g_mutex_lock(&s->lock);
+        park_locked(s);
+        if (s->quit) {
+            g_mutex_unlock(&s->lock);
+            break;
+        }
+        g_mutex_unlock(&s->lock);
+
+        X86Exit r = x86_cpu_exec(s->cpu, EMU_SLICE);
+        switch (r) {
+        case X86_EXIT_BUDGET:
+        case X86_EXIT_REQUEST:
+            break;
+        case X86_EXIT_HLT:
+            if (!x86_cpu_interrupts_enabled(s->cpu)) {
+                machine_request_shutdown(m, SHUTDOWN_HALTED, 0);
+                g_mutex_lock(&s->lock);
+                s->parked_guest = true;
+                g_mutex_unlock(&s->lock);
+                break;
+            }
+            g_mutex_lock(&s->lock);
+            while (!s->quit && !s->pause_req && !m->intr_pending) {
+                g_cond_wait(&s->cond, &s->lock);
+            }
+            g_mutex_unlock(&s->lock);
+            break;
+        case X86_EXIT_SHUTDOWN:
+            machine_request_reset(m, SHUTDOWN_TRIPLE_FAULT);
+            g_mutex_lock(&s->lock);
+            s->parked_guest = true;
+            g_mutex_unlock(&s->lock);
+            break;
+        case X86_EXIT_EXCEPTION:
+            /* Not used by the glue (exception_exit is off). */
+            break;
+        }
+    }
+    return NULL;
+}
+
+static int emu_start(Machine *m, GError **errp)
+{
+    EmuState *s = emu_state(m);
+    s->thread = g_thread_try_new("vcpu0", emu_vcpu_thread, s, errp);
+    if (!s->thread) {
+        return -1;
+    }
+    s->started = true;
+    return 0;
+}
+
+static void emu_kick(Machine *m, int cpu)
+{
+    EmuState *s = emu_state(m);
+    if (!s) {
+        return;
+    }
+    x86_cpu_kick(s->cpu);
+    g_mutex_lock(&s->lock);
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+/* Wait for the vCPU thread to park, letting go of the big lock meanwhile
+ * (the thread may be waiting for it inside a device access). */
+static void wait_parked(EmuState *s)
+{
+    bool held = big_lock_held();
+    if (held) {
+        big_unlock();
+    }
+    g_mutex_lock(&s->lock);
+    while (!s->paused && s->started) {
+        g_cond_wait(&s->cond, &s->lock);
+    }
+    g_mutex_unlock(&s->lock);
+    if (held) {
+        big_lock();
+    }
+}
+
+static void emu_pause(Machine *m)
+{
+    EmuState *s = emu_state(m);
+    if (!s || !s->started) {
+        return;
+    }
+    g_mutex_lock(&s->lock);
+    s->pause_req = true;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+    x86_cpu_kick(s->cpu);
+    wait_parked(s);
+}
+
+static void emu_resume(Machine *m)
+{
+    EmuState *s = emu_state(m);
+    if (!s) {
+        return;
+    }
+    g_mutex_lock(&s->lock);
+    s->pause_req = false;
+    s->parked_guest = false;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+static void emu_destroy(Machine *m)
+{
+    EmuState *s = emu_state(m);
+    if (!s) {
+        return;
+    }
+    if (s->thread) {
+        g_mutex_lock(&s->lock);
+        s->quit = true;
+        g_cond_broadcast(&s->cond);
+        g_mutex_unlock(&s->lock);
+        x86_cpu_kick(s->cpu);
+        bool held = big_lock_held();
+        if (held) {
+            big_unlock();
+        }
+        g_thread_join(s->thread);
+        if (held) {
+            big_lock();
+        }
+    }
+    X86CPUStats st;
+    x86_cpu_get_stats(s->cpu, &st);
+    vlog("emu: %" G_GUINT64_FORMAT " instructions, %" G_GUINT64_FORMAT " blocks decoded, "
+         "%" G_GUINT64_FORMAT " code invalidations, %" G_GUINT64_FORMAT " exceptions",
+         st.insns, st.blocks_decoded, st.code_invalidations, st.exceptions);
+    x86_cpu_free(s->cpu);
+    g_mutex_clear(&s->lock);
+    g_cond_clear(&s->cond);
+    g_free(s);
+    m->accel_state = NULL;
 }
 
 const AccelOps accel_emu_ops = {
     .name = "emu",
     .available = emu_available,
+    .init = emu_init,
+    .set_regs = emu_set_regs,
+    .get_regs = emu_get_regs,
+    .start = emu_start,
+    .kick = emu_kick,
+    .pause = emu_pause,
+    .resume = emu_resume,
+    .destroy = emu_destroy,
 };

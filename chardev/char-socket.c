@@ -48,9 +48,9 @@ static int socket_parse(Chardev *cd, SocketState *s, const char *arg,
     gchar **parts = g_strsplit(arg, ",", -1);
     int ret = 0;
 
-    s->path = g_strdup(parts[0]);
+    s->path = g_strdup(parts[0] ? parts[0] : "");
     s->wait = true;
-    for (int i = 1; parts[i] && ret == 0; i++) {
+    for (int i = 1; parts[0] && parts[i] && ret == 0; i++) {
         const char *o = parts[i];
         if (!strcmp(o, "server") || !strcmp(o, "server=on")) {
             s->server = true;

@@ -154,7 +154,7 @@ static bool ch_out(I8254Channel *c, int64_t t)
     case 0:
         return t >= c->event_tick;
     case 1:
-        return !(d >= 0 && t < c->event_tick);
+        return d < 0 ? c->pre_out : t >= c->event_tick;
     case 2:
         return d < 0 || c->n < 2 || d % c->n != c->n - 1;
     case 3:
@@ -176,7 +176,7 @@ static int64_t ch_next_change(I8254Channel *c, int64_t t)
     case 0:
         return c->event_tick > t ? c->event_tick : -1;
     case 1:
-        if (t < c->base_tick) {
+        if (t < c->base_tick && c->pre_out) {
             return c->base_tick;
         }
         return c->event_tick > t ? c->event_tick : -1;
@@ -555,6 +555,7 @@ void i8254_set_gate(I8254 *pit, int ch, bool level)
             /* Trigger: load on the next pulse, (re)start the one-shot. */
             if (c->cr_valid) {
                 c->pre_ce = ch_ce(c, t);
+                c->pre_out = ch_out(c, t);
                 c->n = ch_decode(c, c->cr);
                 c->base_tick = t + 1;
                 c->base_ce = c->n % m;
@@ -670,6 +671,7 @@ void i8254_reset(I8254 *pit)
         c->base_tick = 0;
         c->base_ce = 0;
         c->pre_ce = 0;
+        c->pre_out = false;
         c->n = 0;
         c->event_tick = PAST_TICK;
         c->first_rise = 0;

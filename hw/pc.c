@@ -140,6 +140,7 @@ void machine_destroy(Machine *m)
         m->accel->destroy(m);
     }
     pc_devices_free(m);
+    pc_bios_free(m);
     for (int i = 0; i < PC_NUM_GSI; i++) {
         irq_line_free(m->gsi[i]);
     }

@@ -36,6 +36,7 @@ typedef struct MachineConfig {
     char *boot_order;               /* fw_cfg boot order, default "c" */
     char *qmp[4];                   /* -qmp unix:PATH[,server][,nowait] */
     int nqmp;
+    int linux_entry;                /* -linux-entry 32|64 (0 = 32) */
 } MachineConfig;
 
 void machine_config_init(MachineConfig *cfg);   /* defaults */

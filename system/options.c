@@ -28,6 +28,8 @@ static const char usage_text[] =
 "  -initrd FILE       initial ramdisk (Linux) or modules, comma-separated\n"
 "                     (Multiboot)\n"
 "  -append CMDLINE    kernel command line\n"
+"  -linux-entry 32|64 enter a Linux bzImage through its 32-bit (default) or\n"
+"                     64-bit boot protocol entry point\n"
 "Devices and output:\n"
 "  -serial DEV        next serial port: stdio, file:PATH, unix:PATH[,server]\n"
 "                     [,nowait], or null; repeat for COM2..COM4\n"
@@ -149,7 +151,7 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
         /* Options with a value. */
         static const char *const with_value[] = {
             "m", "smp", "accel", "bios", "kernel", "initrd", "append",
-            "serial", "D", "boot", "qmp", "name", NULL
+            "serial", "D", "boot", "qmp", "name", "linux-entry", NULL
         };
         bool known = false;
         for (int k = 0; with_value[k]; k++) {
@@ -209,6 +211,11 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
             set_str(&cfg->name, v);
         } else if (!strcmp(opt, "D")) {
             set_str(&cfg->logfile, v);
+        } else if (!strcmp(opt, "linux-entry")) {
+            if (strcmp(v, "32") && strcmp(v, "64")) {
+                return bad(a, "invalid entry '%s' (32 or 64)", v);
+            }
+            cfg->linux_entry = atoi(v);
         } else if (!strcmp(opt, "boot")) {
             const char *order = g_str_has_prefix(v, "order=") ? v + 6 : v;
             if (!*order || strspn(order, "acdn") != strlen(order)) {

@@ -45,6 +45,7 @@ typedef struct I8254Channel {
     int64_t base_tick;      /* pulse at which the CE held base_ce (a load) */
     uint32_t base_ce;       /* CE value at base_tick (binary, < modulus) */
     uint32_t pre_ce;        /* CE value shown before base_tick */
+    bool pre_out;           /* mode 1: OUT before base_tick (a retrigger keeps it low) */
     uint32_t n;             /* count in use (1..modulus) */
     int64_t event_tick;     /* one-shot modes: pulse of terminal count */
     int64_t first_rise;     /* modes 2, 3: first OUT rising edge */
