@@ -86,7 +86,7 @@ check: check-build
 	VMKEMU_BUILD=$(abspath .) VMKEMU_SRC=$(SRC) \
 	  $(PROVE) -j2 --timer $(UNIT_TESTS) $(TEST_SCRIPTS)
 
-demo: vmkemu
+demo: vmkemu tests/guest/demo.bin
 	VMKEMU_BUILD=$(abspath .) VMKEMU_SRC=$(SRC) $(SRC)/scripts/demo
 
 clean:

@@ -5,6 +5,7 @@
  * The machine is assembled by hand (no accelerator), the way hw/pc.c wires
  * GSIs when the userspace irqchip is in use.
  */
+#include <sys/mman.h>
 #include <glib.h>
 #include "hw/pc.h"
 #include "hw/i8254.h"
@@ -49,6 +50,8 @@ static Machine *machine_new_bare(void)
         m->gsi[i] = irq_line_new(test_gsi, m, i);
     }
     m->cpu_intr = irq_line_new(test_cpu_intr, m, 0);
+    m->cfg->ram_size = 16 << 20;            /* the firmware tables live in RAM */
+    g_assert_cmpint(pc_ram_init(m, NULL), ==, 0);
     g_assert_cmpint(pc_devices_init(m, NULL), ==, 0);
     return m;
 }
@@ -67,6 +70,7 @@ static void machine_free_bare(Machine *m)
     }
     irq_line_free(m->cpu_intr);
     as_free(m->as);
+    munmap(m->ram, m->ram_size);
     g_free(m->pc);
     machine_config_clear(m->cfg);
     g_free(m->cfg);
