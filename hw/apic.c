@@ -28,7 +28,11 @@
  *     pin (8259) and LINT1 its NMI pin.  Re-enabling is allowed.
  *   - ExtINT (on LINT0/LINT1 or in a message) bypasses IRR/ISR and the
  *     priority registers; the CPU's INTA then goes to the 8259.  A pending
- *     ExtINT is acknowledged before fixed interrupts.
+ *     ExtINT is acknowledged before fixed interrupts.  An acknowledge that
+ *     finds nothing to deliver goes to the 8259 too while a LINT pin is an
+ *     unmasked ExtINT (the 8259's request was withdrawn: it answers with
+ *     its spurious IR7, as the 8259-only PC does); otherwise it returns the
+ *     spurious vector of the SVR.
  *   - Lowest priority (10.6.2.4): the focus processor (the vector pending or
  *     in service there, focus checking on) wins; otherwise the lowest
  *     arbitration priority (APR), ties going round-robin by CPU number.
@@ -870,20 +874,44 @@ void apic_local_interrupt(LocalApic *s, int lvt)
 
 /* --- the CPU side ----------------------------------------------------------- */
 
-int apic_get_interrupt(LocalApic *s)
+/* Is a LINT pin wired as ExtINT (virtual wire), whatever its level? */
+static bool apic_virtual_wire(const LocalApic *s)
+{
+    for (int lvt = APIC_LVT_LINT0; lvt <= APIC_LVT_LINT1; lvt++) {
+        if (!(s->lvt[lvt] & APIC_LVT_MASKED) && lvt_mode(s, lvt) == APIC_DM_EXTINT) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The INTA cycle on the external 8259. */
+static int apic_extint_ack(LocalApic *s)
 {
     ApicBus *bus = s->bus;
     int v;
 
-    if (!apic_hw_enabled(s) || apic_extint_active(s)) {
-        s->extint_pending = false;
-        v = bus->extint_ack ? bus->extint_ack(bus->extint_opaque) : -1;
-        apic_update_intr(s);
-        return v >= 0 ? v : (apic_hw_enabled(s) ? (int)(s->svr & APIC_VECTOR_MASK) : -1);
+    s->extint_pending = false;
+    v = bus->extint_ack ? bus->extint_ack(bus->extint_opaque) : -1;
+    apic_update_intr(s);
+    if (v < 0 && apic_hw_enabled(s)) {
+        v = s->svr & APIC_VECTOR_MASK;
     }
-    v = apic_deliverable_vector(s);
+    return v;
+}
+
+int apic_get_interrupt(LocalApic *s)
+{
+    if (!apic_hw_enabled(s) || apic_extint_active(s)) {
+        return apic_extint_ack(s);
+    }
+    int v = apic_deliverable_vector(s);
     if (v < 0) {
-        return s->svr & APIC_VECTOR_MASK;       /* spurious (10.9) */
+        /* Nothing above the PPR.  Through the virtual wire the request
+         * the CPU saw was the 8259's, withdrawn since: the 8259 answers
+         * (with its spurious IR7).  Otherwise the APIC's spurious vector
+         * (10.9). */
+        return apic_virtual_wire(s) ? apic_extint_ack(s) : (int)(s->svr & APIC_VECTOR_MASK);
     }
     vec_clear(s->irr, v);
     vec_set(s->isr, v);

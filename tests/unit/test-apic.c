@@ -420,7 +420,9 @@ static void test_tpr_ppr_apr(void)
     g_assert_cmpint(apic_get_interrupt(apic[0]), ==, 0x51);
     wr(0, APIC_REG_EOI, 0);
 
-    /* Raising TPR between INTR and INTA: the spurious vector, no ISR. */
+    /* Raising TPR between INTR and INTA: the spurious vector, no ISR.
+     * (LINT0 masked: with the virtual wire the 8259 would answer.) */
+    wr(0, APIC_REG_LVT_LINT0, 0x10700);
     send_fixed(0, 0x71, false);
     g_assert_cmpint(cpu0.level, ==, 1);
     wr(0, APIC_REG_TPR, 0xf0);
@@ -428,6 +430,15 @@ static void test_tpr_ppr_apr(void)
     g_assert_cmpint(apic_get_interrupt(apic[0]), ==, 0xef);
     g_assert_true(irr(0, 0x71));
     g_assert_false(isr(0, 0x71));
+    g_assert_cmpint(extint_acks, ==, 0);
+    /* Through the virtual wire an empty acknowledge is the 8259's. */
+    wr(0, APIC_REG_LVT_LINT0, 0x700);
+    extint_vector = 0x27;
+    g_assert_cmpint(apic_get_interrupt(apic[0]), ==, 0x27);
+    g_assert_cmpint(extint_acks, ==, 1);
+    g_assert_false(isr(0, 0x71));
+    extint_vector = -1;
+    g_assert_cmpint(apic_get_interrupt(apic[0]), ==, 0xef);   /* no 8259 */
     wr(0, APIC_REG_TPR, 0x70);                  /* same class: still held */
     g_assert_cmpint(cpu0.level, ==, 0);
     wr(0, APIC_REG_TPR, 0x6f);
