@@ -262,9 +262,9 @@ int apic_bus_deliver(ApicBus *bus, const ApicMessage *msg);
 LocalApic *apic_bus_cpu(ApicBus *bus, int cpu);
 int apic_bus_ncpus(const ApicBus *bus);
 
-/* Add CPU `index` (0 = BSP) to the bus, in its power-on state; -EEXIST when
- * the APIC page cannot be mapped.  `intr_out` (may be NULL) follows the
- * CPU's INTR level. */
+/* Add CPU `index` (0 = BSP) to the bus, in its power-on state; NULL when
+ * the APIC page cannot be mapped or the CPU exists.  `intr_out` (may be
+ * NULL) follows the CPU's INTR level. */
 LocalApic *apic_new(ApicBus *bus, int index, IrqLine *intr_out);
 /* Power-on reset (IA32_APIC_BASE back to the default, enabled). */
 void apic_reset(LocalApic *s);
