@@ -415,7 +415,8 @@ void x86_set_cr3(X86CPU *cpu, uint32_t v)
     x86_tlb_flush(cpu, false);
 }
 
-#define CR4_VALID (CR4_TSD | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE)
+#define CR4_VALID (CR4_TSD | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | \
+                   CR4_OSFXSR | CR4_OSXMMEXCPT)
 
 void x86_set_cr4(X86CPU *cpu, uint32_t v)
 {
