@@ -198,9 +198,8 @@ static bool take_interrupt(X86CPU *cpu)
     return true;
 }
 
-X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget)
+static X86Exit exec_loop(X86CPU *cpu)
 {
-    cpu->budget = budget;
     cpu->cur_insn = NULL;
     x86_check_as_generation(cpu);
 
@@ -251,7 +250,6 @@ X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget)
             b = x86_block_lookup(cpu);
         }
         cpu->budget -= b->ninsns;
-        cpu->stats.insns += b->ninsns;
         cpu->cur_block = b;
         X86Insn *i = b->insns;
         do {
@@ -269,4 +267,12 @@ X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget)
             cpu->delivering = -1;
         }
     }
+}
+
+X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget)
+{
+    cpu->budget = budget;
+    X86Exit r = exec_loop(cpu);
+    cpu->stats.insns += budget - cpu->budget;
+    return r;
 }
