@@ -76,7 +76,8 @@ $(UNIT_TESTS): %: %.o $(TEST_HELPER_OBJS) libvmkemu.a
 
 tests/guest/%.bin: tests/guest/%.asm
 	@mkdir -p $(@D)
-	$(call show,NASM)$(NASM) -f bin -I$(SRC)/tests/guest/ -o $@ $<
+	$(call show,NASM)$(NASM) -f bin -I$(SRC)/tests/guest/ -M -MT $@ -MP $< > $@.d && \
+	  $(NASM) -f bin -I$(SRC)/tests/guest/ -o $@ $<
 
 check-build: $(PROGRAMS) $(UNIT_TESTS) $(GUEST_IMAGES)
 
@@ -89,9 +90,9 @@ demo: vmkemu
 	VMKEMU_BUILD=$(abspath .) VMKEMU_SRC=$(SRC) $(SRC)/scripts/demo
 
 clean:
-	rm -f $(PROGRAMS) libvmkemu.a $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_TESTS) $(GUEST_IMAGES)
+	rm -f $(PROGRAMS) libvmkemu.a $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_TESTS) $(GUEST_IMAGES) $(GUEST_IMAGES:=.d)
 
 distclean: clean
 	rm -f config.mk config.h config.log config.status GNUmakefile
 
--include $(ALL_OBJS:.o=.d)
+-include $(ALL_OBJS:.o=.d) $(GUEST_IMAGES:=.d)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "esx-cfg.h"
+#include "esx-mac.h"
 
 /* MemMaxOvercommit's default (manual, "Allocating Memory"): the minimum
  * size may be as low as max / (1 + 100%). */
@@ -153,23 +154,12 @@ static DevFamily device_of(const char *dev)
     return DEV_NONE;
 }
 
-/* A manual MAC: 00:50:56:XX:YY:ZZ with XX at most 0x3f (manual, "Setting
- * MAC Addresses Manually"). */
+/* A manual MAC must lie in 00:50:56:00:00:00-00:50:56:3F:FF:FF (manual,
+ * "Setting MAC Addresses Manually"). */
 static bool manual_mac_ok(const char *v)
 {
-    unsigned b[6];
-    char tail;
-    if (strlen(v) != 17 ||
-        sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-               &b[4], &b[5], &tail) != 6) {
-        return false;
-    }
-    for (int i = 0; i < 17; i++) {
-        if (i % 3 == 2 ? v[i] != ':' : !g_ascii_isxdigit(v[i])) {
-            return false;
-        }
-    }
-    return b[0] == 0x00 && b[1] == 0x50 && b[2] == 0x56 && b[3] <= 0x3f;
+    EsxMac mac;
+    return esx_mac_parse(v, &mac) && esx_mac_is_manual_range(&mac);
 }
 
 static int check_device_prop(EsxCfg *cfg, EsxCfgEntry *e, DevFamily fam,
@@ -318,6 +308,7 @@ int esx_cfg_to_machine(EsxCfg *cfg, MachineConfig *mc, EsxVmSettings *vm,
 
     esx_vm_settings_clear(vm);
     get_str(cfg, "displayName", &vm->display_name);
+    get_str(cfg, "displayName", &mc->name);
     get_str(cfg, "guestOS", &vm->guest_os);
 
     /* Memory: memsize is the maximum (and the guest's RAM) in MB. */

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+#include "atomic-file.h"
 #include "esx-vmlist.h"
 
 const char *esx_vmlist_path(void)
@@ -91,79 +91,6 @@ gchar **esx_vmlist_read(const char *list_path, GError **errp)
     return (gchar **)g_ptr_array_free(out, FALSE);
 }
 
-static int lock_list(const char *list_path, GError **errp)
-{
-    gchar *lock_path = g_strconcat(list_path, ".lock", NULL);
-    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        fail(errp, e, "%s: cannot create the lock file: %s", lock_path, g_strerror(e));
-        g_free(lock_path);
-        return -e;
-    }
-    g_free(lock_path);
-    while (flock(fd, LOCK_EX) < 0) {
-        if (errno != EINTR) {
-            int e = errno;
-            close(fd);
-            return fail(errp, e, "%s: cannot lock: %s", list_path, g_strerror(e));
-        }
-    }
-    return fd;
-}
-
-/* Write `lines` to a temporary file beside the list, sync, rename. */
-static int replace_list(const char *list_path, gchar **lines, GError **errp)
-{
-    gchar *tmp = g_strdup_printf("%s.tmp.%d", list_path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        fail(errp, e, "%s: %s", tmp, g_strerror(e));
-        g_free(tmp);
-        return -e;
-    }
-    GString *text = g_string_new(NULL);
-    for (gchar **l = lines; *l; l++) {
-        g_string_append_printf(text, "%s\n", *l);
-    }
-    int e = 0;
-    size_t done = 0;
-    while (done < text->len && e == 0) {
-        ssize_t w = write(fd, text->str + done, text->len - done);
-        if (w < 0 && errno != EINTR) {
-            e = errno;
-        } else if (w > 0) {
-            done += w;
-        }
-    }
-    if (e == 0 && fsync(fd) < 0) {
-        e = errno;
-    }
-    if (close(fd) < 0 && e == 0) {
-        e = errno;
-    }
-    if (e == 0 && rename(tmp, list_path) < 0) {
-        e = errno;
-    }
-    if (e) {
-        unlink(tmp);
-        fail(errp, e, "%s: cannot write: %s", list_path, g_strerror(e));
-    } else {
-        /* Make the rename itself durable. */
-        gchar *dir = g_path_get_dirname(list_path);
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        g_free(dir);
-    }
-    g_string_free(text, TRUE);
-    g_free(tmp);
-    return -e;
-}
-
 static char *absolute(const char *cfg_path)
 {
     char *real = realpath(cfg_path, NULL);
@@ -182,7 +109,7 @@ static int update(const char *list_path, const char *cfg_path, bool add,
         return fail(errp, EINVAL, "%s: a path with a quote or newline cannot be registered%s",
                     cfg_path, "");
     }
-    int lock = lock_list(list_path, errp);
+    int lock = file_lock_exclusive(list_path, errp);
     if (lock < 0) {
         return lock;
     }
@@ -214,8 +141,12 @@ static int update(const char *list_path, const char *cfg_path, bool add,
             new_line = g_strdup_printf("config \"%s\"", abs);
             g_ptr_array_add(out, new_line);
         }
-        g_ptr_array_add(out, NULL);
-        r = replace_list(list_path, (gchar **)out->pdata, errp);
+        GString *text = g_string_new(NULL);
+        for (guint i = 0; i < out->len; i++) {
+            g_string_append_printf(text, "%s\n", (char *)out->pdata[i]);
+        }
+        r = file_replace_atomic(list_path, text->str, text->len, errp);
+        g_string_free(text, TRUE);
     }
     g_ptr_array_free(out, TRUE);
     g_free(new_line);

@@ -114,8 +114,11 @@ int machine_start(Machine *m, GError **errp)
 void machine_reset(Machine *m)
 {
     GError *err = NULL;
+    bool running = m->state == RUN_STATE_RUNNING;
 
-    m->accel->pause(m);
+    if (running) {
+        m->accel->pause(m);
+    }
     machine_run_reset_hooks(m);
     if (pc_boot_load(m, &err) < 0 || m->accel->set_regs(m, 0, &m->boot_regs) < 0) {
         verror("reset: %s", err ? err->message : "cannot load the boot CPU state");
@@ -123,7 +126,9 @@ void machine_reset(Machine *m)
         machine_request_shutdown(m, SHUTDOWN_INTERNAL_ERROR, 1);
         return;
     }
-    m->accel->resume(m);
+    if (running) {
+        m->accel->resume(m);
+    }
 }
 
 void machine_destroy(Machine *m)
@@ -135,6 +140,7 @@ void machine_destroy(Machine *m)
         m->accel->destroy(m);
     }
     pc_devices_free(m);
+    pc_bios_free(m);
     for (int i = 0; i < PC_NUM_GSI; i++) {
         irq_line_free(m->gsi[i]);
     }

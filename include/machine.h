@@ -21,6 +21,7 @@
 #define PC_NUM_GSI         24
 
 typedef struct MachineConfig {
+    char *name;                     /* -name, or a .cfg's displayName */
     uint64_t ram_size;              /* bytes */
     int smp;                        /* vCPUs */
     char *accel;                    /* "kvm", "emu", "tcg", "auto" */
@@ -33,6 +34,9 @@ typedef struct MachineConfig {
     bool no_reboot;
     char *logfile;                  /* -D */
     char *boot_order;               /* fw_cfg boot order, default "c" */
+    char *qmp[4];                   /* -qmp unix:PATH[,server][,nowait] */
+    int nqmp;
+    int linux_entry;                /* -linux-entry 32|64 (0 = 32) */
 } MachineConfig;
 
 void machine_config_init(MachineConfig *cfg);   /* defaults */
@@ -54,6 +58,8 @@ typedef enum ShutdownCause {
     SHUTDOWN_HALTED,            /* hlt with interrupts off: nothing can wake it */
     SHUTDOWN_EXIT_PORT,         /* test-exit port: exit status given */
     SHUTDOWN_HOST_QUIT,         /* monitor quit, signal */
+    SHUTDOWN_HOST_RESET,        /* monitor system_reset */
+    SHUTDOWN_HOST_SIGNAL,       /* SIGINT, SIGTERM, SIGHUP */
     SHUTDOWN_INTERNAL_ERROR,    /* accelerator failed; exit status 1 */
 } ShutdownCause;
 
@@ -89,6 +95,10 @@ typedef struct Machine {
     int ncpus;
     X86Registers boot_regs;         /* state loaded into CPU 0 at start */
 
+    /* The ACPI power button, when the machine has one (hw/acpi-pm.c). */
+    void (*power_button)(void *opaque);
+    void *power_button_opaque;
+
     RunState state;
     ShutdownCause shutdown_cause;
     int exit_status;
@@ -103,6 +113,14 @@ void machine_destroy(Machine *m);
 /* Requests from devices and vCPU threads; acted on by the main loop. */
 void machine_request_shutdown(Machine *m, ShutdownCause cause, int exit_status);
 void machine_request_reset(Machine *m, ShutdownCause cause);
+/* Pause / continue the vCPUs and the virtual clock (STOP / RESUME events). */
+void machine_pause(Machine *m);
+void machine_resume(Machine *m);
+/* Press the power button: the guest decides (POWERDOWN event). */
+void machine_request_powerdown(Machine *m);
+/* The run state as QMP names it: "running", "paused", "shutdown", ... */
+const char *machine_state_name(const Machine *m);
+
 /* Reset now (main loop, big lock held): devices, boot state, vCPUs. */
 void machine_reset(Machine *m);
 /* The single machine of this process (vmkemu runs one VM per process). */

@@ -60,6 +60,8 @@ int as_remove(AddressSpace *as, uint64_t base);
 
 /* Calls `fn` for every existing RAM/ROM region now, and on every change. */
 void as_add_listener(AddressSpace *as, MemListener fn, void *opaque);
+/* Stop calling `fn` with `opaque` (no call for the regions that exist). */
+void as_remove_listener(AddressSpace *as, MemListener fn, void *opaque);
 
 /* The region holding `addr`, or NULL.  The pointer stays valid until the
  * region is removed (regions are only changed under the big lock). */

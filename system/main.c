@@ -16,11 +16,13 @@
 #include "log.h"
 #include "options.h"
 #include "esx-cfg.h"
+#include "esx-runtime.h"
+#include "monitor.h"
 
 static gboolean on_signal(gpointer data)
 {
     Machine *m = data;
-    machine_request_shutdown(m, SHUTDOWN_HOST_QUIT, 0);
+    machine_request_shutdown(m, SHUTDOWN_HOST_SIGNAL, 0);
     return G_SOURCE_CONTINUE;
 }
 
@@ -88,6 +90,33 @@ int main(int argc, char **argv)
         status = 1;
         goto out;
     }
+    for (int i = 0; i < cfg.nqmp; i++) {
+        if (monitor_listen(cfg.qmp[i], &err) < 0) {
+            verror("%s", err->message);
+            g_error_free(err);
+            machine_destroy(m);
+            status = EXIT_USAGE;
+            goto out;
+        }
+    }
+    /* A VM started from a .cfg is controlled through its runtime directory. */
+    if (esx) {
+        char *sock = esx_runtime_qmp_socket(esx->path);
+        gchar *spec = g_strdup_printf("unix:%s,server,nowait", sock);
+        if (esx_runtime_prepare(esx->path, &err) < 0 ||
+            monitor_listen(spec, &err) < 0) {
+            verror("%s", err->message);
+            g_error_free(err);
+            g_free(spec);
+            g_free(sock);
+            monitor_close_all();
+            machine_destroy(m);
+            status = 1;
+            goto out;
+        }
+        g_free(spec);
+        g_free(sock);
+    }
     g_unix_signal_add(SIGINT, on_signal, m);
     g_unix_signal_add(SIGTERM, on_signal, m);
     g_unix_signal_add(SIGHUP, on_signal, m);
@@ -100,6 +129,10 @@ int main(int argc, char **argv)
         status = 1;
     } else {
         status = main_loop_run();
+    }
+    monitor_close_all();
+    if (esx) {
+        esx_runtime_cleanup(esx->path);
     }
     machine_destroy(m);
 out:

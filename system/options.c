@@ -28,11 +28,17 @@ static const char usage_text[] =
 "  -initrd FILE       initial ramdisk (Linux) or modules, comma-separated\n"
 "                     (Multiboot)\n"
 "  -append CMDLINE    kernel command line\n"
+"  -linux-entry 32|64 enter a Linux bzImage through its 32-bit (default) or\n"
+"                     64-bit boot protocol entry point\n"
 "Devices and output:\n"
 "  -serial DEV        next serial port: stdio, file:PATH, unix:PATH[,server]\n"
 "                     [,nowait], or null; repeat for COM2..COM4\n"
 "  -nographic         no display window; COM1 on stdio unless -serial given\n"
 "  -no-reboot         end vmkemu instead of rebooting the guest\n"
+"  -qmp unix:PATH[,server][,nowait]\n"
+"                     serve the QMP monitor on a UNIX socket (repeatable; a VM\n"
+"                     started from a .cfg always gets one, see vmware-control)\n"
+"  -name NAME         the VM's name (a .cfg's displayName)\n"
 "  -D FILE            write the log to FILE (default for a .cfg: vmware.log\n"
 "                     beside it, or its log.filename)\n"
 "  -v                 list the .cfg keys vmkemu does not use\n"
@@ -145,7 +151,7 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
         /* Options with a value. */
         static const char *const with_value[] = {
             "m", "smp", "accel", "bios", "kernel", "initrd", "append",
-            "serial", "D", "boot", NULL
+            "serial", "D", "boot", "qmp", "name", "linux-entry", NULL
         };
         bool known = false;
         for (int k = 0; with_value[k]; k++) {
@@ -193,8 +199,23 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
                 return bad(a, "invalid device '%s' (stdio, file:PATH, unix:PATH, null)", v);
             }
             cfg->serial[cfg->nserial++] = g_strdup(v);
+        } else if (!strcmp(opt, "qmp")) {
+            if (cfg->nqmp >= 4) {
+                return bad(a, "%s: at most 4 monitor sockets", v);
+            }
+            if (!g_str_has_prefix(v, "unix:") || !v[5]) {
+                return bad(a, "invalid monitor '%s' (unix:PATH[,server][,nowait])", v);
+            }
+            cfg->qmp[cfg->nqmp++] = g_strdup(v);
+        } else if (!strcmp(opt, "name")) {
+            set_str(&cfg->name, v);
         } else if (!strcmp(opt, "D")) {
             set_str(&cfg->logfile, v);
+        } else if (!strcmp(opt, "linux-entry")) {
+            if (strcmp(v, "32") && strcmp(v, "64")) {
+                return bad(a, "invalid entry '%s' (32 or 64)", v);
+            }
+            cfg->linux_entry = atoi(v);
         } else if (!strcmp(opt, "boot")) {
             const char *order = g_str_has_prefix(v, "order=") ? v + 6 : v;
             if (!*order || strspn(order, "acdn") != strlen(order)) {

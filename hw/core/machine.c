@@ -7,6 +7,7 @@
 #include "hw/pc.h"
 #include "log.h"
 #include "main-loop.h"
+#include "monitor.h"
 #include "timer.h"
 
 static Machine *the_machine;
@@ -30,6 +31,10 @@ void machine_config_init(MachineConfig *cfg)
 
 void machine_config_clear(MachineConfig *cfg)
 {
+    g_free(cfg->name);
+    for (int i = 0; i < cfg->nqmp; i++) {
+        g_free(cfg->qmp[i]);
+    }
     g_free(cfg->accel);
     g_free(cfg->bios);
     g_free(cfg->kernel);
@@ -83,9 +88,82 @@ static const char *cause_name(ShutdownCause c)
     case SHUTDOWN_HALTED: return "guest halted with interrupts disabled";
     case SHUTDOWN_EXIT_PORT: return "test-exit port";
     case SHUTDOWN_HOST_QUIT: return "quit requested";
+    case SHUTDOWN_HOST_RESET: return "reset requested";
+    case SHUTDOWN_HOST_SIGNAL: return "ended by a signal";
     case SHUTDOWN_INTERNAL_ERROR: return "internal error";
     default: return "none";
     }
+}
+
+/* QMP's names for why the machine reset or ended. */
+static const char *cause_qmp_name(ShutdownCause c)
+{
+    switch (c) {
+    case SHUTDOWN_GUEST_POWEROFF: return "guest-shutdown";
+    case SHUTDOWN_GUEST_RESET: return "guest-reset";
+    case SHUTDOWN_TRIPLE_FAULT: return "guest-panic";
+    case SHUTDOWN_HALTED: return "guest-panic";
+    case SHUTDOWN_EXIT_PORT: return "guest-shutdown";
+    case SHUTDOWN_HOST_QUIT: return "host-qmp-quit";
+    case SHUTDOWN_HOST_RESET: return "host-qmp-system-reset";
+    case SHUTDOWN_HOST_SIGNAL: return "host-signal";
+    case SHUTDOWN_INTERNAL_ERROR: return "host-error";
+    default: return "none";
+    }
+}
+
+static void emit_with_cause(const char *event, ShutdownCause cause)
+{
+    JsonObject *data = json_object_new();
+    bool guest = cause != SHUTDOWN_HOST_QUIT && cause != SHUTDOWN_HOST_RESET &&
+                 cause != SHUTDOWN_HOST_SIGNAL &&
+                 cause != SHUTDOWN_INTERNAL_ERROR && cause != SHUTDOWN_NONE;
+    json_object_set_boolean_member(data, "guest", guest);
+    json_object_set_string_member(data, "reason", cause_qmp_name(cause));
+    monitor_event(event, data);
+}
+
+void machine_pause(Machine *m)
+{
+    if (m->state != RUN_STATE_RUNNING) {
+        return;
+    }
+    m->accel->pause(m);
+    vclock_stop();
+    m->state = RUN_STATE_PAUSED;
+    monitor_event("STOP", NULL);
+}
+
+void machine_resume(Machine *m)
+{
+    if (m->state != RUN_STATE_PAUSED) {
+        return;
+    }
+    vclock_start();
+    m->state = RUN_STATE_RUNNING;
+    m->accel->resume(m);
+    monitor_event("RESUME", NULL);
+}
+
+void machine_request_powerdown(Machine *m)
+{
+    monitor_event("POWERDOWN", NULL);
+    if (m->power_button) {
+        m->power_button(m->power_button_opaque);
+    } else {
+        vlog("power button pressed, but the machine has no ACPI power button");
+    }
+}
+
+const char *machine_state_name(const Machine *m)
+{
+    switch (m->state) {
+    case RUN_STATE_PRELAUNCH: return "prelaunch";
+    case RUN_STATE_RUNNING: return "running";
+    case RUN_STATE_PAUSED: return "paused";
+    case RUN_STATE_SHUTDOWN: return "shutdown";
+    }
+    return "internal-error";
 }
 
 typedef struct Request {
@@ -105,7 +183,9 @@ static gboolean handle_request(gpointer data)
     } else if (r->reset && !m->cfg->no_reboot) {
         vlog("reset: %s", cause_name(r->cause));
         machine_reset(m);
+        emit_with_cause("RESET", r->cause);
     } else {
+        emit_with_cause("SHUTDOWN", r->cause);
         m->state = RUN_STATE_SHUTDOWN;
         m->shutdown_cause = r->cause;
         m->exit_status = r->status;

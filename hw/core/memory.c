@@ -166,6 +166,17 @@ void as_add_listener(AddressSpace *as, MemListener fn, void *opaque)
     }
 }
 
+void as_remove_listener(AddressSpace *as, MemListener fn, void *opaque)
+{
+    for (guint i = 0; i < as->listeners->len; i++) {
+        Listener *l = &g_array_index(as->listeners, Listener, i);
+        if (l->fn == fn && l->opaque == opaque) {
+            g_array_remove_index(as->listeners, i);
+            return;
+        }
+    }
+}
+
 uint64_t as_generation(AddressSpace *as)
 {
     return as->generation;

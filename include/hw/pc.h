@@ -15,9 +15,28 @@
 #define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
 
 typedef struct DebugPorts DebugPorts;
+typedef struct PCSerial PCSerial;
+typedef struct Mc146818Rtc Mc146818Rtc;
+typedef struct I8042 I8042;
+typedef struct Port92 Port92;
+typedef struct AcpiPm AcpiPm;           /* hw/acpi-pm.c */
+typedef struct FwCfg FwCfg;             /* hw/fw-cfg.c */
+typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
+    struct I8259 *pic;          /* 0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1 */
+    struct I8254 *pit;          /* 0x40-0x43 */
+    struct PCPort61 *port61;    /* 0x61 */
+    Mc146818Rtc *rtc;           /* 0x70-0x71, IRQ 8 (hw/mc146818-rtc.c) */
+    I8042 *i8042;               /* 0x60, 0x64, IRQ 1 and 12 (hw/i8042.c) */
+    Port92 *port92;             /* 0x92 (hw/port92.c) */
+    PCSerial *serial;           /* COM1-COM4 (hw/pc-serial.c) */
+    uint8_t *bios_rom;          /* -bios image, page-aligned (pc-bios.c) */
+    size_t bios_rom_size;
+    AcpiPm *acpi_pm;            /* 0x600-0x60b, SCI on GSI 9 */
+    FwCfg *fw_cfg;              /* 0x510-0x511, 0x514-0x51b */
+    PCFirmware *firmware;       /* e820 map, ACPI tables, -kernel files */
     /* Devices add their state pointers here. */
 };
 
@@ -30,12 +49,15 @@ void machine_run_reset_hooks(Machine *m);
 int pc_ram_init(Machine *m, GError **errp);
 /* hw/pc-bios.c: -bios FILE, the last byte at 0xfffff and 0xffffffff. */
 int pc_bios_load(Machine *m, const char *path, GError **errp);
+void pc_bios_free(Machine *m);
 
 /* hw/pc-devices.c: create / free the legacy devices (one line each). */
 int pc_devices_init(Machine *m, GError **errp);
 void pc_devices_free(Machine *m);
 /* hw/pc-irqchip.c: deliver GSI `n` to the userspace interrupt controllers. */
 void pc_irqchip_set(Machine *m, int n, int level);
+/* hw/pc-irqchip.c: the INTA cycle of the userspace 8259 pair (m->intack). */
+int pc_irqchip_intack(Machine *m);
 /* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
  * -append; fills m->boot_regs. */
 int pc_kernel_load(Machine *m, GError **errp);

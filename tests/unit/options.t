@@ -17,7 +17,7 @@ expect_usage_error() {
     fi
 }
 
-echo "1..15"
+echo "1..16"
 expect_usage_error "-m with junk" "^vmkemu: -m: invalid size 'abc'" -m abc
 expect_usage_error "-m zero" "^vmkemu: -m: invalid size '0'" -m 0
 expect_usage_error "-m bad suffix" "-m: invalid size '12Q'" -m 12Q
@@ -29,6 +29,7 @@ expect_usage_error "unknown option" "^vmkemu: -frobnicate: unknown option" -frob
 expect_usage_error "missing value" "^vmkemu: -kernel: missing value" -kernel
 expect_usage_error "stray argument" "^vmkemu: foo: unexpected argument" -m 64 foo
 expect_usage_error "missing .cfg" "^vmkemu: /nonexistent/vm.cfg: no such configuration file" /nonexistent/vm.cfg
+expect_usage_error "-linux-entry not 32 or 64" "^vmkemu: -linux-entry: invalid entry '48'" -linux-entry 48
 
 "$vmkemu" -h | grep -q -- '-serial DEV' && ok "-h prints usage" || notok "-h prints usage"
 "$vmkemu" --version | grep -q '^vmkemu [0-9]' && ok "--version" || notok "--version"

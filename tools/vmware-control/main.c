@@ -6,13 +6,24 @@
  *   vmware-control -s register CFG | -s unregister CFG | -s list
  *   vmware-control CFG start|stop|reset|suspend|request_stop|request_reset|getstate
  *
- * The per-VM commands speak to the VM's monitor socket; they arrive with the
- * monitor (ESX layer issue) and answer "not available yet" until then.
+ * The per-VM commands speak QMP to the VM's monitor socket in its runtime
+ * directory (include/esx-runtime.h).  start launches vmkemu in the
+ * background and returns once its monitor answers; stop and reset are the
+ * forced forms; request_stop presses the ACPI power button and returns at
+ * once, as the manual says; request_reset asks the guest to reboot with
+ * Ctrl-Alt-Del and returns at once.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <glib.h>
+#include "esx-runtime.h"
 #include "esx-vmlist.h"
+#include "qmp-client.h"
 
 #define EXIT_USAGE 2
 
@@ -69,13 +80,156 @@ static int server_command(int argc, char **argv)
     return 0;
 }
 
+/* vmkemu beside this program, else on PATH; VMKEMU_BINARY overrides. */
+static char *vmkemu_binary(void)
+{
+    const char *env = g_getenv("VMKEMU_BINARY");
+    if (env && *env) {
+        return g_strdup(env);
+    }
+    char *self = g_file_read_link("/proc/self/exe", NULL);
+    if (self) {
+        gchar *dir = g_path_get_dirname(self);
+        gchar *sibling = g_build_filename(dir, "vmkemu", NULL);
+        g_free(dir);
+        g_free(self);
+        if (g_file_test(sibling, G_FILE_TEST_IS_EXECUTABLE)) {
+            return sibling;
+        }
+        g_free(sibling);
+    }
+    return g_strdup("vmkemu");
+}
+
+static QmpClient *connect_vm(const char *cfg, GError **errp)
+{
+    char *sock = esx_runtime_qmp_socket(cfg);
+    QmpClient *c = qmp_client_connect(sock, errp);
+    g_free(sock);
+    return c;
+}
+
+/* Run one monitor command on the VM; prints a clear line on failure. */
+static int vm_execute(const char *cfg, const char *command, JsonNode **ret)
+{
+    GError *err = NULL;
+    QmpClient *c = connect_vm(cfg, &err);
+    if (!c) {
+        fprintf(stderr, "vmware-control: %s: the virtual machine is not running (%s)\n",
+                cfg, err->message);
+        g_error_free(err);
+        return 1;
+    }
+    JsonNode *r = qmp_client_execute(c, command, &err);
+    qmp_client_close(c);
+    if (!r) {
+        fprintf(stderr, "vmware-control: %s: %s: %s\n", cfg, command, err->message);
+        g_error_free(err);
+        return 1;
+    }
+    if (ret) {
+        *ret = r;
+    } else {
+        json_node_unref(r);
+    }
+    return 0;
+}
+
+static int vm_start(const char *cfg)
+{
+    GError *err = NULL;
+    QmpClient *running = connect_vm(cfg, &err);
+    if (running) {
+        qmp_client_close(running);
+        fprintf(stderr, "vmware-control: %s: the virtual machine is already running\n", cfg);
+        return 1;
+    }
+    g_clear_error(&err);
+    if (!g_file_test(cfg, G_FILE_TEST_IS_REGULAR)) {
+        fprintf(stderr, "vmware-control: %s: no such configuration file\n", cfg);
+        return 1;
+    }
+    int errpipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) < 0) {
+        perror("vmware-control: pipe");
+        return 1;
+    }
+    char *bin = vmkemu_binary();
+    char *abs = esx_cfg_abspath(cfg);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(errpipe[1], STDERR_FILENO);
+        execlp(bin, bin, abs, "-nographic", (char *)NULL);
+        fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    close(errpipe[1]);
+    g_free(abs);
+    if (pid < 0) {
+        perror("vmware-control: fork");
+        g_free(bin);
+        close(errpipe[0]);
+        return 1;
+    }
+    /* Wait for the monitor to answer, or for vmkemu to give up. */
+    int status = 0;
+    for (int tries = 0; tries < 300; tries++) {
+        QmpClient *c = connect_vm(cfg, NULL);
+        if (c) {
+            qmp_client_close(c);
+            close(errpipe[0]);
+            g_free(bin);
+            return 0;
+        }
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            char buf[1024];
+            ssize_t n = read(errpipe[0], buf, sizeof(buf) - 1);
+            buf[n > 0 ? n : 0] = '\0';
+            g_strchomp(buf);
+            fprintf(stderr, "vmware-control: %s: the virtual machine did not start%s%s\n",
+                    cfg, *buf ? ": " : "", buf);
+            close(errpipe[0]);
+            g_free(bin);
+            return 1;
+        }
+        g_usleep(100 * 1000);
+    }
+    fprintf(stderr, "vmware-control: %s: %s started but its monitor does not answer\n",
+            cfg, bin);
+    close(errpipe[0]);
+    g_free(bin);
+    return 1;
+}
+
+static int vm_getstate(const char *cfg)
+{
+    JsonNode *r = NULL;
+    GError *err = NULL;
+    QmpClient *c = connect_vm(cfg, &err);
+    const char *state = "off";
+    if (c) {
+        r = qmp_client_execute(c, "query-status", &err);
+        qmp_client_close(c);
+    }
+    g_clear_error(&err);
+    if (r && JSON_NODE_HOLDS_OBJECT(r)) {
+        const char *st = json_object_get_string_member_with_default(
+            json_node_get_object(r), "status", "");
+        state = !strcmp(st, "paused") ? "paused" : "on";
+    }
+    if (r) {
+        json_node_unref(r);
+    }
+    printf("getstate() = %s\n", state);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    static const char *const vm_commands[] = {
-        "start", "stop", "reset", "suspend", "request_stop", "request_reset",
-        "getstate", NULL
-    };
-
     if (argc >= 2 && !strcmp(argv[1], "-s")) {
         return server_command(argc - 2, argv + 2);
     }
@@ -86,12 +240,22 @@ int main(int argc, char **argv)
     if (argc != 3 || argv[1][0] == '-') {
         return usage();
     }
-    for (int i = 0; vm_commands[i]; i++) {
-        if (!strcmp(argv[2], vm_commands[i])) {
-            fprintf(stderr, "vmware-control: %s %s: not available yet (needs the VM monitor)\n",
-                    argv[1], argv[2]);
-            return 1;
-        }
+    const char *cfg = argv[1], *cmd = argv[2];
+    if (!strcmp(cmd, "start")) {
+        return vm_start(cfg);
+    } else if (!strcmp(cmd, "stop")) {
+        return vm_execute(cfg, "quit", NULL);
+    } else if (!strcmp(cmd, "reset")) {
+        return vm_execute(cfg, "system_reset", NULL);
+    } else if (!strcmp(cmd, "request_stop")) {
+        return vm_execute(cfg, "system_powerdown", NULL);
+    } else if (!strcmp(cmd, "request_reset")) {
+        return vm_execute(cfg, "send-ctrl-alt-del", NULL);
+    } else if (!strcmp(cmd, "getstate")) {
+        return vm_getstate(cfg);
+    } else if (!strcmp(cmd, "suspend")) {
+        fprintf(stderr, "vmware-control: %s suspend: not available yet\n", cfg);
+        return 1;
     }
     fprintf(stderr, "vmware-control: %s: unknown command (start, stop, reset, suspend, "
             "request_stop, request_reset or getstate)\n", argv[2]);
