@@ -48,6 +48,7 @@ void x86_cpu_reset(X86CPU *cpu)
     cpu->dr[6] = 0xffff0ff0u;
     cpu->dr[7] = 0x400;
     x86_cpu_set_regs(cpu, &r);
+    x86_fpu_reset(cpu);
     x86_code_flush(cpu);
     x86_code_reap(cpu);
 }

@@ -159,6 +159,24 @@ typedef struct X86TLBEntry {
     uint64_t ppage;             /* guest-physical page address */
 } X86TLBEntry;
 
+/* An x87 register: 64-bit significand (explicit integer bit), sign and
+ * 15-bit exponent -- the memory layout of an 80-bit real. */
+typedef struct X86F80 {
+    uint64_t mant;
+    uint16_t se;
+} X86F80;
+
+typedef struct X86FPU {
+    X86F80 st[8];               /* physical registers R0-R7 */
+    uint16_t fcw;
+    uint16_t fsw;               /* without TOP */
+    uint8_t top;
+    uint8_t tag_empty;          /* bit p: register Rp is empty */
+    uint16_t fop;
+    uint16_t fcs, fds;
+    uint32_t fip, fdp;
+} X86FPU;
+
 typedef struct X86Insn X86Insn;
 typedef struct X86Block X86Block;
 typedef struct X86CodeCache X86CodeCache;
@@ -250,6 +268,7 @@ struct X86CPU {
     uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
     uint64_t misc_enable;
     uint64_t pdpte[4];          /* PAE: loaded from CR3 */
+    X86FPU fpu;
     uint32_t a20_mask;          /* ~0 or ~(1 << 20) */
     bool a20_cached;
 
@@ -628,6 +647,11 @@ void x86_far_ret(X86CPU *cpu, bool op32, uint16_t extra);
 void x86_iret(X86CPU *cpu, bool op32);
 /* Stack for privilege level `dpl` from the TSS. */
 void x86_tss_stack(X86CPU *cpu, int dpl, uint16_t *ss, uint32_t *esp);
+
+/* x87 (fpu.c). */
+void x86_fpu_init(X86CPU *cpu);     /* FNINIT */
+void x86_fpu_reset(X86CPU *cpu);    /* power-on state */
+uint16_t x86_fpu_fsw(X86CPU *cpu);
 
 /* Control registers (ops-sys.c). */
 void x86_set_cr0(X86CPU *cpu, uint32_t v);
