@@ -80,12 +80,12 @@ uint32_t FN(alu)(X86CPU *cpu, int op, uint32_t a, uint32_t b)
         cpu->cc_op = CC_OP(CCK_ADD, SZ);
         break;
     case 2:
-        c = x86_flags_cf(cpu);
+        c = x86_cf(cpu);
         r = a + b + c;
         cpu->cc_op = CC_OP(c ? CCK_ADC : CCK_ADD, SZ);
         break;
     case 3:
-        c = x86_flags_cf(cpu);
+        c = x86_cf(cpu);
         r = a - b - c;
         cpu->cc_op = CC_OP(c ? CCK_SBB : CCK_SUB, SZ);
         break;
@@ -182,7 +182,7 @@ static HANDLER(HN(test_ei, m)) { FN(logic_flags)(cpu, GET_E_M() & i->imm); retur
 /* --- INC, DEC, NOT, NEG ---------------------------------------------------- */
 static inline uint32_t FN(incdec)(X86CPU *cpu, uint32_t v, int dec)
 {
-    uint32_t cf = x86_flags_cf(cpu);
+    uint32_t cf = x86_cf(cpu);
     uint32_t r = dec ? v - 1 : v + 1;
     cpu->cc_a = v;
     cpu->cc_b = cf;
@@ -236,7 +236,7 @@ uint32_t FN(shift)(X86CPU *cpu, int op, uint32_t v, uint32_t count)
         FN(set_cf_of)(cpu, (r >> (BITS - 1)) & 1, ((r >> (BITS - 1)) ^ (r >> (BITS - 2))) & 1);
         return r;
     case 2: {   /* RCL: rotate the BITS+1-bit value CF:v left */
-        uint64_t c = x86_flags_cf(cpu);
+        uint64_t c = x86_cf(cpu);
         t = BITS == 32 ? cnt : cnt % (BITS + 1);
         if (t == 0) {
             FN(set_cf_of)(cpu, c, ((v >> (BITS - 1)) ^ c) & 1);
@@ -250,7 +250,7 @@ uint32_t FN(shift)(X86CPU *cpu, int op, uint32_t v, uint32_t count)
         return r;
     }
     case 3: {   /* RCR */
-        uint64_t c = x86_flags_cf(cpu);
+        uint64_t c = x86_cf(cpu);
         uint32_t of = ((v >> (BITS - 1)) ^ c) & 1;
         t = BITS == 32 ? cnt : cnt % (BITS + 1);
         if (t == 0) {

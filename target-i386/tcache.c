@@ -416,19 +416,10 @@ X86Block *x86_block_chain_target(X86CPU *cpu, X86Block *from, uint32_t eip)
     return NULL;
 }
 
-X86Insn *x86_goto_chain(X86CPU *cpu, X86Insn *i, uint32_t eip)
+X86Insn *x86_goto_chain_slow(X86CPU *cpu, X86Insn *i, uint32_t eip)
 {
-    X86Block *b = i->chain;
-    cpu->eip = eip;
-    if (likely(b != NULL)) {
-        if (likely(!cpu->exit_request && cpu->budget > 0 && b->mode == cpu->mode)) {
-            cpu->budget -= b->ninsns;
-            cpu->stats.insns += b->ninsns;
-            cpu->cur_block = b;
-            return b->insns;
-        }
-        return NULL;
+    if (!i->chain) {
+        i->chain = x86_block_chain_target(cpu, cpu->cur_block, eip);
     }
-    i->chain = x86_block_chain_target(cpu, cpu->cur_block, eip);
     return NULL;
 }
