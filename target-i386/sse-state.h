@@ -5,7 +5,9 @@
  * registers, MXCSR, figure 10-3) and 11.5 (SIMD floating-point exceptions);
  * vol. 3, 13.1 (system programming for SSE: CR4.OSFXSR/OSXMMEXCPT, CR0.EM/TS).
  *
- * Included by x86-internal.h; the CPU struct embeds one X86SSEState.
+ * Included by x86-internal.h; the CPU struct embeds one X86SSEState.  The
+ * MMX registers are not here: they are the x87 registers' significands
+ * (X86FPU, fpu.c).
  */
 #ifndef VMKEMU_X86_SSE_STATE_H
 #define VMKEMU_X86_SSE_STATE_H
@@ -49,8 +51,6 @@ typedef union X86Vec {
 typedef struct X86SSEState {
     X86Vec xmm[8];
     uint32_t mxcsr;
-    /* Interim home of MM0-MM7 until they alias the x87 registers. */
-    uint64_t mmx_shadow[8];
 } X86SSEState;
 
 typedef struct X86CPU X86CPU;

@@ -45,20 +45,20 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 enum { P_NONE, P_66, P_F3, P_F2 };
 
 /* ------------------------------------------------------------------------
- * The x87 side of MMX: MMX register n is the significand of x87 physical
- * register Rn.
+ * The x87 side of MMX (SDM vol. 1, 9.5 and table 9-2): MMX register n is
+ * the significand of x87 physical register Rn (whatever TOP is).
  */
+#define FSW_ES  0x0080u
+
 static inline uint64_t *mmreg(X86CPU *cpu, int n)
 {
-    return &cpu->sse.mmx_shadow[n & 7];
+    return &cpu->fpu.st[n & 7].mant;
 }
 
-/* An MMX instruction wrote MMn: the exponent and sign field of Rn becomes
- * all ones (SDM vol. 1, 9.5.1). */
+/* An MMX instruction wrote MMn: bits 79-64 of Rn become all ones. */
 static inline void mmx_written(X86CPU *cpu, int n)
 {
-    (void)cpu;
-    (void)n;
+    cpu->fpu.st[n & 7].se = 0xffff;
 }
 
 /* ------------------------------------------------------------------------
@@ -79,12 +79,25 @@ static inline void sse_check(X86CPU *cpu)
     }
 }
 
-/* The x87-to-MMX transition after the MMX checks. */
-static void mmx_enter(X86CPU *cpu)
+/* The MMX checks: #UD for CR0.EM, #NM for CR0.TS, #MF for a pending
+ * unmasked x87 exception when CR0.NE=1 (with NE=0 the x87 reports it
+ * through FERR#, see fpu.c). */
+static inline void mmx_check(X86CPU *cpu)
 {
     if (unlikely(cpu->cr0 & (CR0_EM | CR0_TS))) {
         x86_raise0(cpu, (cpu->cr0 & CR0_EM) ? EXC_UD : EXC_NM);
     }
+    if (unlikely((cpu->fpu.fsw & FSW_ES) && (cpu->cr0 & CR0_NE))) {
+        x86_raise0(cpu, EXC_MF);
+    }
+}
+
+/* The x87-to-MMX transition, once the memory operand has been accessed
+ * without a fault: TOP = 0 and every register tagged valid. */
+static inline void mmx_transition(X86CPU *cpu)
+{
+    cpu->fpu.top = 0;
+    cpu->fpu.tag_empty = 0;
 }
 
 /* An unmasked SIMD floating-point exception (flags already set). */
@@ -191,8 +204,10 @@ static void mm_src(X86CPU *cpu, X86Insn *i, X86Vec *s, unsigned size)
     }
 }
 
+/* Write MMn (after every fault of the instruction), with the transition. */
 static inline void set_mm(X86CPU *cpu, int n, uint64_t v)
 {
+    mmx_transition(cpu);
     *mmreg(cpu, n) = v;
     mmx_written(cpu, n);
 }
@@ -218,7 +233,7 @@ static inline uint32_t gpr_or_mem32(X86CPU *cpu, X86Insn *i)
 static HANDLER(h_mmx_op)
 {
     X86Vec d, s;
-    mmx_enter(cpu);
+    mmx_check(cpu);
     mm_src(cpu, i, &s, (i->imm2 & VO_M32) ? 4 : 8);
     d.q[0] = *mmreg(cpu, i->reg);
     d.q[1] = 0;
@@ -241,7 +256,7 @@ static HANDLER(h_xmm_op)
 static HANDLER(h_mmx_shift_imm)
 {
     X86Vec d, s = { .q = { i->imm & 0xff, 0 } };
-    mmx_enter(cpu);
+    mmx_check(cpu);
     d.q[0] = *mmreg(cpu, i->rm);
     d.q[1] = 0;
     x86_vec_ops[i->imm2](&d, &s, 8, 0);
@@ -418,7 +433,8 @@ static HANDLER(h_cvtpi2ps)
     X86Vec s;
     sse_check(cpu);
     if (!(i->flags & IF_MEM)) {
-        mmx_enter(cpu);
+        mmx_check(cpu);
+        mmx_transition(cpu);
     }
     mm_src(cpu, i, &s, 8);
     X86FpEnv e = fp_env(cpu);
@@ -436,7 +452,8 @@ static HANDLER(h_cvtpi2pd)
     X86Vec s;
     sse_check(cpu);
     if (!(i->flags & IF_MEM)) {
-        mmx_enter(cpu);
+        mmx_check(cpu);
+        mmx_transition(cpu);
     }
     mm_src(cpu, i, &s, 8);
     X86Vec *d = &cpu->sse.xmm[i->reg];
@@ -452,8 +469,9 @@ static HANDLER(h_cvtp2pi)
     X86Vec s;
     bool dbl = i->imm2 & 1, trunc = i->imm2 & 2;
     sse_check(cpu);
-    mmx_enter(cpu);
+    mmx_check(cpu);
     xmm_src(cpu, i, &s, dbl ? 16 : 8, dbl);
+    mmx_transition(cpu);
     X86FpEnv e = fp_env(cpu);
     uint32_t r0, r1;
     if (dbl) {
@@ -700,7 +718,8 @@ static uint32_t byte_signs(const X86Vec *v, int n)
 static HANDLER(h_pmovmskb_mm)
 {
     X86Vec v;
-    mmx_enter(cpu);
+    mmx_check(cpu);
+    mmx_transition(cpu);
     v.q[0] = *mmreg(cpu, i->rm);
     cpu->r[i->reg].d = byte_signs(&v, 8);
     return i + 1;
@@ -716,14 +735,14 @@ static HANDLER(h_pmovmskb_xmm)
 /* MOVD mm, r/m32 and MOVD r/m32, mm. */
 static HANDLER(h_movd_mm_load)
 {
-    mmx_enter(cpu);
+    mmx_check(cpu);
     set_mm(cpu, i->reg, gpr_or_mem32(cpu, i));
     return i + 1;
 }
 
 static HANDLER(h_movd_mm_store)
 {
-    mmx_enter(cpu);
+    mmx_check(cpu);
     uint32_t v = (uint32_t)*mmreg(cpu, i->reg);
     if (i->flags & IF_MEM) {
         X86Vec t = { .d = { v } };
@@ -731,6 +750,7 @@ static HANDLER(h_movd_mm_store)
     } else {
         cpu->r[i->rm].d = v;
     }
+    mmx_transition(cpu);
     return i + 1;
 }
 
@@ -760,7 +780,7 @@ static HANDLER(h_movd_xmm_store)
 static HANDLER(h_movq_mm_load)
 {
     X86Vec s;
-    mmx_enter(cpu);
+    mmx_check(cpu);
     mm_src(cpu, i, &s, 8);
     set_mm(cpu, i->reg, s.q[0]);
     return i + 1;
@@ -768,7 +788,7 @@ static HANDLER(h_movq_mm_load)
 
 static HANDLER(h_movq_mm_store)
 {
-    mmx_enter(cpu);
+    mmx_check(cpu);
     uint64_t v = *mmreg(cpu, i->reg);
     if (i->flags & IF_MEM) {
         X86Vec t = { .q = { v, 0 } };
@@ -776,6 +796,7 @@ static HANDLER(h_movq_mm_store)
     } else {
         set_mm(cpu, i->rm, v);
     }
+    mmx_transition(cpu);
     return i + 1;
 }
 
@@ -807,7 +828,8 @@ static HANDLER(h_movq_xmm_store)
 static HANDLER(h_movq2dq)
 {
     sse_check(cpu);
-    mmx_enter(cpu);
+    mmx_check(cpu);
+    mmx_transition(cpu);
     cpu->sse.xmm[i->reg] = (X86Vec){ .q = { *mmreg(cpu, i->rm), 0 } };
     return i + 1;
 }
@@ -815,7 +837,7 @@ static HANDLER(h_movq2dq)
 static HANDLER(h_movdq2q)
 {
     sse_check(cpu);
-    mmx_enter(cpu);
+    mmx_check(cpu);
     set_mm(cpu, i->reg, cpu->sse.xmm[i->rm].q[0]);
     return i + 1;
 }
@@ -851,10 +873,11 @@ static void maskmov(X86CPU *cpu, X86Insn *i, const X86Vec *v, const X86Vec *m, i
 static HANDLER(h_maskmovq)
 {
     X86Vec v, m;
-    mmx_enter(cpu);
+    mmx_check(cpu);
     v.q[0] = *mmreg(cpu, i->reg);
     m.q[0] = *mmreg(cpu, i->rm);
     maskmov(cpu, i, &v, &m, 8);
+    mmx_transition(cpu);
     return i + 1;
 }
 
@@ -868,7 +891,8 @@ static HANDLER(h_maskmovdqu)
 /* PEXTRW r32, mm/xmm, imm8 and PINSRW mm/xmm, r32/m16, imm8. */
 static HANDLER(h_pextrw_mm)
 {
-    mmx_enter(cpu);
+    mmx_check(cpu);
+    mmx_transition(cpu);
     cpu->r[i->reg].d = (uint16_t)(*mmreg(cpu, i->rm) >> (16 * (i->imm & 3)));
     return i + 1;
 }
@@ -892,7 +916,7 @@ static uint16_t gpr_or_mem16(X86CPU *cpu, X86Insn *i)
 
 static HANDLER(h_pinsrw_mm)
 {
-    mmx_enter(cpu);
+    mmx_check(cpu);
     uint16_t v = gpr_or_mem16(cpu, i);
     int sh = 16 * (i->imm & 3);
     uint64_t q = *mmreg(cpu, i->reg);
@@ -909,12 +933,11 @@ static HANDLER(h_pinsrw_xmm)
     return i + 1;
 }
 
-/* EMMS: every x87 register tagged empty. */
+/* EMMS: the MMX checks, then every x87 register tagged empty. */
 static HANDLER(h_emms)
 {
-    if (unlikely(cpu->cr0 & (CR0_EM | CR0_TS))) {
-        x86_raise0(cpu, (cpu->cr0 & CR0_EM) ? EXC_UD : EXC_NM);
-    }
+    mmx_check(cpu);
+    cpu->fpu.tag_empty = 0xff;
     return i + 1;
 }
 
@@ -948,27 +971,75 @@ static inline void fx_check(X86CPU *cpu)
     }
 }
 
-/* The legacy FXSAVE area (SDM vol. 2, FXSAVE, table 3-53): bytes 0-31 the
- * x87 environment and MXCSR/MXCSR_MASK, 32-159 ST0-ST7 (MM0-MM7), 160-287
- * XMM0-XMM7; bytes 288-511 are not written. */
+/* The legacy FXSAVE area (SDM vol. 2, FXSAVE, table 3-53 and the
+ * abridged tag word of 3.2.4): bytes 0-23 the x87 environment (FCW, FSW,
+ * abridged FTW, FOP, FIP, FCS, FDP, FDS), 24-31 MXCSR and MXCSR_MASK,
+ * 32-159 ST0-ST7 (MM0-MM7) in stack order, 160-287 XMM0-XMM7; bytes
+ * 288-511 are not written. */
+#define FX_FCW          0
+#define FX_FSW          2
+#define FX_FTW          4
+#define FX_FOP          6
+#define FX_FIP          8
+#define FX_FCS          12
+#define FX_FDP          16
+#define FX_FDS          20
 #define FX_MXCSR        24
 #define FX_MXCSR_MASK   28
 #define FX_ST           32
 #define FX_XMM          160
 #define FX_USED         288
 
-static HANDLER(h_fxsave)
+static void fxsave_image(X86CPU *cpu, uint8_t *img)
 {
-    fx_check(cpu);
-    uint32_t lin = vaddr(cpu, i, 512, true, true);
-    uint8_t img[FX_USED];
-    memset(img, 0, sizeof(img));
+    const X86FPU *f = &cpu->fpu;
+    memset(img, 0, FX_USED);
+    st16u(img + FX_FCW, f->fcw);
+    st16u(img + FX_FSW, x86_fpu_fsw(cpu));
+    img[FX_FTW] = ~f->tag_empty;
+    st16u(img + FX_FOP, f->fop & 0x7ff);
+    st32u(img + FX_FIP, f->fip);
+    st16u(img + FX_FCS, f->fcs);
+    st32u(img + FX_FDP, f->fdp);
+    st16u(img + FX_FDS, f->fds);
     st32u(img + FX_MXCSR, cpu->sse.mxcsr);
     st32u(img + FX_MXCSR_MASK, MXCSR_WRITABLE);
-    memcpy(img + FX_XMM, cpu->sse.xmm, sizeof(cpu->sse.xmm));
     for (int k = 0; k < 8; k++) {
-        memcpy(img + FX_ST + 16 * k, mmreg(cpu, k), 8);
+        const X86F80 *r = &f->st[(f->top + k) & 7];
+        memcpy(img + FX_ST + 16 * k, &r->mant, 8);
+        st16u(img + FX_ST + 16 * k + 8, r->se);
     }
+    memcpy(img + FX_XMM, cpu->sse.xmm, sizeof(cpu->sse.xmm));
+}
+
+static void fxrstor_image(X86CPU *cpu, const uint8_t *img)
+{
+    X86FPU *f = &cpu->fpu;
+    uint16_t fsw = ld16u(img + FX_FSW);
+    f->fcw = (ld16u(img + FX_FCW) & 0x1f3f) | 0x0040;      /* bit 6 reads as 1 */
+    f->fsw = fsw & ~0x3800u;
+    f->top = (fsw >> 11) & 7;
+    f->tag_empty = (uint8_t)~img[FX_FTW];
+    f->fop = ld16u(img + FX_FOP) & 0x7ff;
+    f->fip = ld32u(img + FX_FIP);
+    f->fcs = ld16u(img + FX_FCS);
+    f->fdp = ld32u(img + FX_FDP);
+    f->fds = ld16u(img + FX_FDS);
+    for (int k = 0; k < 8; k++) {
+        X86F80 *r = &f->st[(f->top + k) & 7];
+        memcpy(&r->mant, img + FX_ST + 16 * k, 8);
+        r->se = ld16u(img + FX_ST + 16 * k + 8);
+    }
+    cpu->sse.mxcsr = ld32u(img + FX_MXCSR);
+    memcpy(cpu->sse.xmm, img + FX_XMM, sizeof(cpu->sse.xmm));
+}
+
+static HANDLER(h_fxsave)
+{
+    uint8_t img[FX_USED];
+    fx_check(cpu);
+    uint32_t lin = vaddr(cpu, i, 512, true, true);
+    fxsave_image(cpu, img);
     x86_probe_write(cpu, lin, FX_USED, cpu->mmu_idx);
     for (int k = 0; k < FX_USED; k += 16) {
         X86Vec v;
@@ -978,25 +1049,21 @@ static HANDLER(h_fxsave)
     return i + 1;
 }
 
+/* A reserved MXCSR bit in the image is #GP(0) before anything changes. */
 static HANDLER(h_fxrstor)
 {
+    uint8_t img[FX_USED];
     fx_check(cpu);
     uint32_t lin = vaddr(cpu, i, 512, false, true);
-    uint8_t img[FX_USED];
     for (int k = 0; k < FX_USED; k += 16) {
         X86Vec v;
         vload_lin(cpu, lin + k, &v, 16);
         memcpy(img + k, &v, 16);
     }
-    uint32_t mxcsr = ld32u(img + FX_MXCSR);
-    if (mxcsr & ~MXCSR_WRITABLE) {
+    if (ld32u(img + FX_MXCSR) & ~MXCSR_WRITABLE) {
         x86_raise(cpu, EXC_GP, 0);
     }
-    cpu->sse.mxcsr = mxcsr;
-    memcpy(cpu->sse.xmm, img + FX_XMM, sizeof(cpu->sse.xmm));
-    for (int k = 0; k < 8; k++) {
-        memcpy(mmreg(cpu, k), img + FX_ST + 16 * k, 8);
-    }
+    fxrstor_image(cpu, img);
     return i + 1;
 }
 
