@@ -933,10 +933,12 @@ static HANDLER(h_pinsrw_xmm)
     return i + 1;
 }
 
-/* EMMS: the MMX checks, then every x87 register tagged empty. */
+/* EMMS: the MMX checks, then TOP = 0 and every x87 register tagged empty
+ * (SDM vol. 1, table 9-3). */
 static HANDLER(h_emms)
 {
     mmx_check(cpu);
+    cpu->fpu.top = 0;
     cpu->fpu.tag_empty = 0xff;
     return i + 1;
 }

@@ -230,6 +230,8 @@ typedef struct SForm {
     int data;
     int special;
     bool mmx;               /* MMX registers are involved */
+    uint8_t pre;            /* another prefix before pfx (0: none) */
+    bool no_modrm;
 } SForm;
 
 static GArray *forms;
@@ -254,6 +256,15 @@ static void addv(const char *mn, uint8_t pfx, uint8_t op, int reg_cls, int rm_cl
 
 #define XX(mn, pfx, op, msize, align, data) \
     addv(mn, pfx, op, R_XMM, R_XMM, 0, msize, align, true, false, data, X_NONE)
+
+/* The last form added gets an extra prefix in front. */
+static void with_prefix(uint8_t pre, int nvariants)
+{
+    for (int k = 0; k < nvariants; k++) {
+        SForm *f = &g_array_index(forms, SForm, forms->len - 1 - k);
+        f->pre = pre;
+    }
+}
 
 static void build_forms(void)
 {
@@ -373,6 +384,46 @@ static void build_forms(void)
     addv("pinsrw xmm", 0x66, 0xc4, R_XMM, R_GPR, 0, 2, false, true, true, D_INT, X_NONE);
     addv("pextrw mm", 0, 0xc5, R_GPR, R_MM, 0, 0, false, true, true, D_INT, X_NONE);
     addv("pextrw xmm", 0x66, 0xc5, R_GPR, R_XMM, 0, 0, false, true, true, D_INT, X_NONE);
+    {
+        SForm emms = { .name = g_strdup("emms"), .op = 0x77, .reg_cls = R_MM, .rm_cls = R_MM,
+                       .data = D_INT, .mmx = true, .no_modrm = true };
+        g_array_append_val(forms, emms);
+    }
+    /* Mandatory prefixes with another prefix around: F3/F2 win over 66,
+     * and the last of F3/F2 counts. */
+    XX("66 f3 addss", 0xf3, 0x58, 4, false, D_F32);
+    with_prefix(0x66, 2);
+    XX("f3 66 addss", 0x66, 0x58, 4, false, D_F32);
+    with_prefix(0xf3, 2);
+    XX("f2 f3 addss", 0xf3, 0x58, 4, false, D_F32);
+    with_prefix(0xf2, 2);
+    XX("f3 f2 addsd", 0xf2, 0x58, 8, false, D_F64);
+    with_prefix(0xf3, 2);
+    XX("66 f2 movsd", 0xf2, 0x10, 8, false, D_F64);
+    with_prefix(0x66, 2);
+    XX("2e segment movups", 0, 0x10, 16, false, D_INT);
+    with_prefix(0x2e, 2);
+    /* Encodings that are undefined (#UD) here and on the host. */
+    static const struct { const char *n; uint8_t pfx, op; int reg_cls, rm_cls; bool reg, mem; } ud[] = {
+        { "ud 0f 6c", 0, 0x6c, R_MM, R_MM, 1, 1 }, { "ud 0f 6d", 0, 0x6d, R_MM, R_MM, 1, 1 },
+        { "ud f3 0f 60", 0xf3, 0x60, R_MM, R_MM, 1, 1 }, { "ud f2 0f fe", 0xf2, 0xfe, R_MM, R_MM, 1, 1 },
+        { "ud 0f d6", 0, 0xd6, R_MM, R_MM, 1, 1 }, { "ud 0f e6", 0, 0xe6, R_XMM, R_XMM, 1, 1 },
+        { "ud f2 0f 5b", 0xf2, 0x5b, R_XMM, R_XMM, 1, 1 },
+        { "ud 66 0f 52", 0x66, 0x52, R_XMM, R_XMM, 1, 1 }, { "ud f2 0f 53", 0xf2, 0x53, R_XMM, R_XMM, 1, 1 },
+        { "ud 0f 50 mem", 0, 0x50, R_GPR, R_XMM, 0, 1 }, { "ud 0f c5 mem", 0, 0xc5, R_GPR, R_MM, 0, 1 },
+        { "ud 0f d7 mem", 0, 0xd7, R_GPR, R_MM, 0, 1 }, { "ud 66 0f f7 mem", 0x66, 0xf7, R_XMM, R_XMM, 0, 1 },
+        { "ud 0f 2b reg", 0, 0x2b, R_XMM, R_XMM, 1, 0 }, { "ud 66 0f e7 reg", 0x66, 0xe7, R_XMM, R_XMM, 1, 0 },
+        { "ud 0f c3 reg", 0, 0xc3, R_GPR, R_GPR, 1, 0 }, { "ud 0f 13 reg", 0, 0x13, R_XMM, R_XMM, 1, 0 },
+        { "ud 66 0f 16 reg", 0x66, 0x16, R_XMM, R_XMM, 1, 0 }, { "ud f3 0f d6 mem", 0xf3, 0xd6, R_XMM, R_MM, 0, 1 },
+    };
+    for (unsigned k = 0; k < G_N_ELEMENTS(ud); k++) {
+        addv(ud[k].n, ud[k].pfx, ud[k].op, ud[k].reg_cls, ud[k].rm_cls, 0, ud[k].mem ? 8 : 0,
+             false, ud[k].reg, ud[k].op == 0xc5, D_INT, X_NONE);
+    }
+    addv("ud 0f 73 /3", 0, 0x73, R_DIGIT, R_MM, 3, 0, false, true, true, D_INT, X_NONE);
+    addv("ud 0f 71 /2 mem", 0, 0x71, R_DIGIT, R_MM, 2, 8, false, false, true, D_INT, X_NONE);
+    XX("ud lock addps", 0, 0x58, 16, true, D_F32);
+    with_prefix(0xf0, 2);
     addv("ldmxcsr", 0, 0xae, R_DIGIT, R_XMM, 2, 4, false, false, false, D_INT, X_MXCSR);
     addv("stmxcsr", 0, 0xae, R_DIGIT, R_XMM, 3, 4, false, false, false, D_INT, X_NONE);
 
@@ -586,13 +637,18 @@ static int rnd_gpr(void)
 static void make_case(const SForm *f, Case *c)
 {
     int n = 0;
+    if (f->pre) {
+        c->insn[n++] = f->pre;
+    }
     if (f->pfx) {
         c->insn[n++] = f->pfx;
     }
     c->insn[n++] = 0x0f;
     c->insn[n++] = f->op;
     int reg = f->reg_cls == R_DIGIT ? f->digit : f->reg_cls == R_GPR ? rnd_gpr() : rnd(0, 8);
-    if (f->mem) {
+    if (f->no_modrm) {
+        /* nothing */
+    } else if (f->mem) {
         if (reg == 3 && f->reg_cls == R_GPR) {
             reg = 2;                    /* keep EBX the base */
         }
@@ -651,7 +707,7 @@ static void make_case(const SForm *f, Case *c)
     }
     /* Related operands make the arithmetic interesting: sometimes the
      * source is the destination with a few ulps of change. */
-    if (is_fp(f) && rnd(0, 4) == 0) {
+    if (is_fp(f) && !f->no_modrm && rnd(0, 4) == 0) {
         int src = f->mem ? -1 : (c->insn[c->len - 1 - f->imm8] & 7);
         uint8_t *dst = c->fx + 160 + 16 * reg;
         uint8_t tmp[16];
@@ -686,6 +742,9 @@ static GString *describe(const SForm *f, const Case *c)
     }
     g_string_append_printf(s, "; mxcsr=%04x fcw=%04x fsw=%04x ftw=%02x", mxcsr,
                            c->fx[0] | c->fx[1] << 8, c->fx[2] | c->fx[3] << 8, c->fx[4]);
+    if (f->no_modrm) {
+        return s;
+    }
     int reg = (c->insn[c->len - 1 - f->imm8 - (f->mem ? 1 : 0)] >> 3) & 7;
     int rm = c->insn[c->len - 1 - f->imm8 - (f->mem ? 1 : 0)] & 7;
     if (f->reg_cls == R_XMM || f->rm_cls == R_XMM) {
