@@ -164,6 +164,21 @@ static void setup_emu(void)
 /* FXRSTOR [FX_IN]; the instruction; FXSAVE [FX_OUT], one at a time; the
  * FXSAVE runs after a fault too.  Returns the vector or -1 (100 when the
  * instruction's length was decoded wrongly). */
+/* CR0 and CR4 for the instruction itself (the FXRSTOR/FXSAVE around it
+ * run with the defaults). */
+#define EMU_CR0 (X86_CR0_PE | X86_CR0_ET | X86_CR0_MP | X86_CR0_NE)
+#define EMU_CR4 ((1u << 9) | (1u << 10))        /* OSFXSR, OSXMMEXCPT */
+static uint32_t insn_cr0 = EMU_CR0, insn_cr4 = EMU_CR4;
+
+static void emu_set_cr(uint32_t cr0, uint32_t cr4)
+{
+    X86Registers r;
+    x86_cpu_get_regs(emu_cpu, &r);
+    r.cr0 = cr0;
+    r.cr4 = cr4;
+    x86_cpu_set_regs(emu_cpu, &r);
+}
+
 static int run_emu(const uint8_t *insn, int len, const uint32_t in[8], uint32_t flags,
                    uint32_t out[8], uint32_t *out_flags)
 {
@@ -178,8 +193,8 @@ static int run_emu(const uint8_t *insn, int len, const uint32_t in[8], uint32_t 
     memcpy(code + 7 + len, fxsave, 7);
     x86_cpu_invalidate_phys(emu_cpu, EMU_CODE, 14 + len);
     x86_regs_flat32(&r, 0x23, 0x2b);
-    r.cr0 |= X86_CR0_MP | X86_CR0_NE;
-    r.cr4 |= (1u << 9) | (1u << 10);        /* OSFXSR, OSXMMEXCPT */
+    r.cr0 = EMU_CR0;
+    r.cr4 = EMU_CR4;
     for (int k = 0; k < 8; k++) {
         r.gpr[k] = in[k];
     }
@@ -190,7 +205,13 @@ static int run_emu(const uint8_t *insn, int len, const uint32_t in[8], uint32_t 
     if (x86_cpu_exec(emu_cpu, 1) != X86_EXIT_BUDGET) {
         return 101;
     }
+    if (insn_cr0 != EMU_CR0 || insn_cr4 != EMU_CR4) {
+        emu_set_cr(insn_cr0, insn_cr4);
+    }
     X86Exit e = x86_cpu_exec(emu_cpu, 1);
+    if (insn_cr0 != EMU_CR0 || insn_cr4 != EMU_CR4) {
+        emu_set_cr(EMU_CR0, EMU_CR4);
+    }
     x86_cpu_get_regs(emu_cpu, &r);
     if (e == X86_EXIT_EXCEPTION) {
         int err;
@@ -1005,6 +1026,89 @@ static void test_harness(void)
     g_assert_cmpint(run_emu(movaps, 4, regs, 2, out, &fl), ==, 13);
 }
 
+/* The system rules (SDM vol. 3, 13.1 and table 13-1; vol. 1, 9.6 and
+ * 11.5; the exception sections of the instruction pages), in the emulator
+ * alone since the host's CR0/CR4 cannot be changed: CR0.EM and
+ * CR4.OSFXSR=0 make SSE #UD, CR0.TS makes it #NM, MMX only looks at EM,
+ * TS and a pending x87 exception (#MF when CR0.NE=1), unmasked SIMD
+ * exceptions are #XM with CR4.OSXMMEXCPT=1 and #UD without (flags set
+ * either way), FXSAVE needs 16-byte alignment, and MOVNTI, SFENCE and
+ * CLFLUSH ignore all of it. */
+static int sys_run(const uint8_t *insn, int len, uint32_t cr0, uint32_t cr4, uint16_t fsw,
+                   uint32_t mxcsr, uint32_t *mxcsr_out)
+{
+    uint8_t fx[512] = { 0 };
+    uint32_t regs[8] = { 0 }, out[8], fl;
+    uint16_t fcw = fsw ? 0x037e : 0x037f;   /* IE unmasked when a pending one is asked for */
+    float two = 2.0f, zero = 0.0f;
+    memcpy(fx, &fcw, 2);
+    memcpy(fx + 2, &fsw, 2);
+    memcpy(fx + 24, &mxcsr, 4);
+    memcpy(fx + 160, &two, 4);              /* xmm0 = 2, xmm1 = 0 */
+    memcpy(fx + 176, &zero, 4);
+    memcpy(emu_ram + (FX_IN - LOW_BASE), fx, 512);
+    regs[3] = DATA_ADDR;
+    insn_cr0 = cr0;
+    insn_cr4 = cr4;
+    int v = run_emu(insn, len, regs, 2, out, &fl);
+    insn_cr0 = EMU_CR0;
+    insn_cr4 = EMU_CR4;
+    if (mxcsr_out) {
+        memcpy(mxcsr_out, emu_ram + (FX_OUT - LOW_BASE) + 24, 4);
+    }
+    return v;
+}
+
+static void test_system_rules(void)
+{
+    const uint32_t EM = X86_CR0_EM, TS = X86_CR0_TS, NE = X86_CR0_NE;
+    const uint32_t OSFXSR = 1u << 9, OSXMM = 1u << 10;
+    static const uint8_t addps[] = { 0x0f, 0x58, 0xc1 }, paddb[] = { 0x0f, 0xfc, 0xc1 };
+    static const uint8_t pavgb[] = { 0x0f, 0xe0, 0xc1 }, cvtpi2ps[] = { 0x0f, 0x2a, 0xc1 };
+    static const uint8_t emms[] = { 0x0f, 0x77 }, fxsave[] = { 0x0f, 0xae, 0x03 };
+    static const uint8_t fxsave_mis[] = { 0x0f, 0xae, 0x43, 0x08 };
+    static const uint8_t ldmxcsr[] = { 0x0f, 0xae, 0x13 }, movnti[] = { 0x0f, 0xc3, 0x03 };
+    static const uint8_t sfence[] = { 0x0f, 0xae, 0xf8 }, clflush[] = { 0x0f, 0xae, 0x3b };
+    static const uint8_t divss[] = { 0xf3, 0x0f, 0x5e, 0xc1 };   /* xmm0 / xmm1 = 2 / 0 */
+    const uint32_t cr0 = EMU_CR0, cr4 = EMU_CR4, mx = 0x1f80;
+    uint32_t m;
+
+    g_assert_cmpint(sys_run(addps, 3, cr0, cr4, 0, mx, NULL), ==, -1);
+    g_assert_cmpint(sys_run(addps, 3, cr0 | EM, cr4, 0, mx, NULL), ==, 6);
+    g_assert_cmpint(sys_run(addps, 3, cr0 | TS, cr4, 0, mx, NULL), ==, 7);
+    g_assert_cmpint(sys_run(addps, 3, cr0 | EM | TS, cr4, 0, mx, NULL), ==, 6);
+    g_assert_cmpint(sys_run(addps, 3, cr0, cr4 & ~OSFXSR, 0, mx, NULL), ==, 6);
+    g_assert_cmpint(sys_run(ldmxcsr, 3, cr0, cr4 & ~OSFXSR, 0, mx, NULL), ==, 6);
+
+    g_assert_cmpint(sys_run(paddb, 3, cr0, cr4 & ~OSFXSR, 0, mx, NULL), ==, -1);
+    g_assert_cmpint(sys_run(paddb, 3, cr0 | EM, cr4, 0, mx, NULL), ==, 6);
+    g_assert_cmpint(sys_run(paddb, 3, cr0 | TS, cr4, 0, mx, NULL), ==, 7);
+    g_assert_cmpint(sys_run(paddb, 3, cr0, cr4, 0x8081, mx, NULL), ==, 16);
+    g_assert_cmpint(sys_run(paddb, 3, cr0 & ~NE, cr4, 0x8081, mx, NULL), ==, -1);
+    g_assert_cmpint(sys_run(emms, 2, cr0 | TS, cr4, 0, mx, NULL), ==, 7);
+    g_assert_cmpint(sys_run(emms, 2, cr0, cr4, 0x8081, mx, NULL), ==, 16);
+    g_assert_cmpint(sys_run(pavgb, 3, cr0, cr4 & ~OSFXSR, 0, mx, NULL), ==, -1);
+    g_assert_cmpint(sys_run(cvtpi2ps, 3, cr0, cr4 & ~OSFXSR, 0, mx, NULL), ==, 6);
+    g_assert_cmpint(sys_run(cvtpi2ps, 3, cr0, cr4, 0x8081, mx, NULL), ==, 16);
+
+    g_assert_cmpint(sys_run(fxsave, 3, cr0, cr4 & ~OSFXSR, 0, mx, NULL), ==, -1);
+    g_assert_cmpint(sys_run(fxsave, 3, cr0 | TS, cr4, 0, mx, NULL), ==, 7);
+    g_assert_cmpint(sys_run(fxsave, 3, cr0 | EM, cr4, 0, mx, NULL), ==, 6);
+    g_assert_cmpint(sys_run(fxsave_mis, 4, cr0, cr4, 0, mx, NULL), ==, 13);
+    g_assert_cmpint(sys_run(movnti, 3, cr0 | EM | TS, cr4 & ~OSFXSR, 0, mx, NULL), ==, -1);
+    g_assert_cmpint(sys_run(sfence, 3, cr0 | EM | TS, cr4 & ~OSFXSR, 0, mx, NULL), ==, -1);
+    g_assert_cmpint(sys_run(clflush, 3, cr0 | EM | TS, cr4 & ~OSFXSR, 0, mx, NULL), ==, -1);
+
+    /* 2 / 0: ZE, masked (infinity) or unmasked (#XM, or #UD without
+     * OSXMMEXCPT); the flag is set in every case. */
+    g_assert_cmpint(sys_run(divss, 4, cr0, cr4, 0, mx, &m), ==, -1);
+    g_assert_cmphex(m, ==, mx | 0x4);
+    g_assert_cmpint(sys_run(divss, 4, cr0, cr4, 0, mx & ~0x200, &m), ==, 19);
+    g_assert_cmphex(m, ==, (mx & ~0x200) | 0x4);
+    g_assert_cmpint(sys_run(divss, 4, cr0, cr4 & ~OSXMM, 0, mx & ~0x200, &m), ==, 6);
+    g_assert_cmphex(m, ==, (mx & ~0x200) | 0x4);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1014,6 +1118,7 @@ int main(int argc, char **argv)
     setup_emu();
     build_forms();
     g_test_add_func("/x86/sse/harness", test_harness);
+    g_test_add_func("/x86/sse/system-rules", test_system_rules);
     g_test_add_func("/x86/sse/forms", test_forms);
     int r = g_test_run();
     x86_cpu_free(emu_cpu);
