@@ -171,7 +171,13 @@ typedef struct Request {
     ShutdownCause cause;
     int status;
     bool reset;
+    uint64_t resets;            /* resets_done when it was made */
 } Request;
+
+/* Resets carried out so far.  A halt reported before the latest reset is
+ * stale: the reset woke the CPU (a guest that asks the i8042 for a reset
+ * and then waits in cli; hlt must reboot, not end). */
+static uint64_t resets_done;
 
 static gboolean handle_request(gpointer data)
 {
@@ -180,8 +186,12 @@ static gboolean handle_request(gpointer data)
 
     if (m->state == RUN_STATE_SHUTDOWN) {
         /* The first request to end the machine wins. */
+    } else if (!r->reset && r->cause == SHUTDOWN_HALTED &&
+               r->resets != __atomic_load_n(&resets_done, __ATOMIC_ACQUIRE)) {
+        vlog("a halt reported before the last reset is stale: ignored");
     } else if (r->reset && !m->cfg->no_reboot) {
         vlog("reset: %s", cause_name(r->cause));
+        __atomic_add_fetch(&resets_done, 1, __ATOMIC_RELEASE);
         machine_reset(m);
         emit_with_cause("RESET", r->cause);
     } else {
@@ -203,7 +213,8 @@ static gboolean handle_request(gpointer data)
 static void post_request(Machine *m, ShutdownCause cause, int status, bool reset)
 {
     Request *r = g_new(Request, 1);
-    *r = (Request){ m, cause, status, reset };
+    *r = (Request){ m, cause, status, reset,
+                    __atomic_load_n(&resets_done, __ATOMIC_ACQUIRE) };
     g_idle_add(handle_request, r);
 }
 
