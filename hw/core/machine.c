@@ -171,13 +171,16 @@ typedef struct Request {
     ShutdownCause cause;
     int status;
     bool reset;
-    uint64_t resets;            /* resets_done when it was made */
+    uint64_t generation;        /* m->reset_generation when made */
 } Request;
 
-/* Resets carried out so far.  A halt reported before the latest reset is
- * stale: the reset woke the CPU (a guest that asks the i8042 for a reset
- * and then waits in cli; hlt must reboot, not end). */
-static uint64_t resets_done;
+/* Requests that come from the guest's own actions. */
+static bool from_guest(ShutdownCause c)
+{
+    return c == SHUTDOWN_GUEST_POWEROFF || c == SHUTDOWN_GUEST_RESET ||
+           c == SHUTDOWN_TRIPLE_FAULT || c == SHUTDOWN_HALTED ||
+           c == SHUTDOWN_EXIT_PORT;
+}
 
 static gboolean handle_request(gpointer data)
 {
@@ -186,12 +189,10 @@ static gboolean handle_request(gpointer data)
 
     if (m->state == RUN_STATE_SHUTDOWN) {
         /* The first request to end the machine wins. */
-    } else if (!r->reset && r->cause == SHUTDOWN_HALTED &&
-               r->resets != __atomic_load_n(&resets_done, __ATOMIC_ACQUIRE)) {
-        vlog("a halt reported before the last reset is stale: ignored");
+    } else if (from_guest(r->cause) && r->generation != m->reset_generation) {
+        vlog("dropped a request of the guest before its reset: %s", cause_name(r->cause));
     } else if (r->reset && !m->cfg->no_reboot) {
         vlog("reset: %s", cause_name(r->cause));
-        __atomic_add_fetch(&resets_done, 1, __ATOMIC_RELEASE);
         machine_reset(m);
         emit_with_cause("RESET", r->cause);
     } else {
@@ -213,8 +214,7 @@ static gboolean handle_request(gpointer data)
 static void post_request(Machine *m, ShutdownCause cause, int status, bool reset)
 {
     Request *r = g_new(Request, 1);
-    *r = (Request){ m, cause, status, reset,
-                    __atomic_load_n(&resets_done, __ATOMIC_ACQUIRE) };
+    *r = (Request){ m, cause, status, reset, m->reset_generation };
     g_idle_add(handle_request, r);
 }
 
