@@ -16,7 +16,7 @@
  * RCPPS/RSQRTPS are compared within their architectural error bound
  * (1.5 * 2^-12 relative) since their exact bits are implementation-specific.
  *
- * VMKEMU_X86_CASES sets the cases per form (default 300; the acceptance runs
+ * VMKEMU_X86_CASES sets the cases per form (default 150; the acceptance runs
  * use 10000).  VMKEMU_X86_SEED fixes the random seed.
  */
 #include <glib.h>
@@ -964,8 +964,8 @@ static int run_form(const SForm *f, int ncases)
 static int cases_per_form(void)
 {
     const char *e = getenv("VMKEMU_X86_CASES");
-    int n = e ? atoi(e) : 300;
-    return n > 0 ? n : 300;
+    int n = e ? atoi(e) : 150;
+    return n > 0 ? n : 150;
 }
 
 static void test_forms(void)
