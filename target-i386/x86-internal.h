@@ -153,12 +153,19 @@ typedef struct X86Seg {
 #define TLB_SLOW        0x2u
 #define TLB_FLAGS       0xfffu
 
+/* The part of an entry the inline fast paths touch (16 bytes, so both
+ * privilege sets take 16 KiB of cache). */
 typedef struct X86TLBEntry {
-    uint32_t tag_r, tag_w, tag_x;
-    uint8_t global, user_page, is_ram, is_rom;
+    uint32_t tag_r, tag_w;
     uintptr_t addend;           /* host address = addend + linear address */
-    uint64_t ppage;             /* guest-physical page address */
 } X86TLBEntry;
+
+/* The rest, in a parallel array (x86_tlb_cold). */
+typedef struct X86TLBCold {
+    uint32_t tag_x;
+    uint8_t global, user_page, is_ram, is_rom;
+    uint64_t ppage;             /* guest-physical page address */
+} X86TLBCold;
 
 /* An x87 register: 64-bit significand (explicit integer bit), sign and
  * 15-bit exponent -- the memory layout of an 80-bit real. */
@@ -254,6 +261,7 @@ struct X86CPU {
     X86Block *cur_block;
     X86TLBEntry *tlb_cur;       /* tlb[mmu_idx] */
     X86TLBEntry tlb[2][X86_TLB_SIZE];
+    X86TLBCold tlbc[2][X86_TLB_SIZE];
     uint64_t tlb_large_lo, tlb_large_hi;    /* linear range of large pages */
 
     /* System state. */
@@ -482,6 +490,11 @@ static inline void st32u(void *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline X86TLBEntry *tlb_entry(X86CPU *cpu, uint32_t lin, int idx)
 {
     return &cpu->tlb[idx][(lin >> 12) & (X86_TLB_SIZE - 1)];
+}
+
+static inline X86TLBCold *x86_tlb_cold(X86CPU *cpu, const X86TLBEntry *e)
+{
+    return &cpu->tlbc[0][0] + (e - &cpu->tlb[0][0]);
 }
 
 /* The TLB entry of `lin` in the current privilege's set is usable for an
