@@ -14,6 +14,7 @@
 #include "hw/pc-port61.h"
 #include "hw/port92.h"
 #include "hw/serial-16550a.h"
+#include "hw/ps2.h"
 
 static void pc_pic_reset(void *opaque)
 {
@@ -58,6 +59,20 @@ int pc_devices_init(Machine *m, GError **errp)
     }
     pc->acpi_pm = acpi_pm_new(m);
     pc->fw_cfg = fw_cfg_new(m->as);
+
+    /* What suspend saves, one section per device (the UARTs register
+     * themselves, one per COM port present). */
+    machine_add_vmstate(m, "debug-ports", &debug_ports_vmstate, pc->debug_ports);
+    machine_add_vmstate(m, "i8259", &i8259_vmstate, pc->pic);
+    machine_add_vmstate(m, "i8254", &i8254_vmstate, pc->pit);
+    machine_add_vmstate(m, "port61", &pc_port61_vmstate, pc->port61);
+    machine_add_vmstate(m, "mc146818-rtc", &mc146818_rtc_vmstate, pc->rtc);
+    machine_add_vmstate(m, "i8042", &i8042_vmstate, pc->i8042);
+    machine_add_vmstate(m, "ps2-kbd", &ps2_kbd_vmstate, i8042_keyboard(pc->i8042));
+    machine_add_vmstate(m, "ps2-mouse", &ps2_mouse_vmstate, i8042_mouse(pc->i8042));
+    machine_add_vmstate(m, "port92", &port92_vmstate, pc->port92);
+    machine_add_vmstate(m, "acpi-pm", &acpi_pm_vmstate, pc->acpi_pm);
+    machine_add_vmstate(m, "fw-cfg", &fw_cfg_vmstate, pc->fw_cfg);
     /* Last: the tables describe the devices above. */
     return pc_firmware_init(m, errp);
 }

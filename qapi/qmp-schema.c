@@ -21,5 +21,6 @@ const QmpCommand qmp_commands[] = {
     { "query-block", no_args, qmp_cmd_query_block },
     { "query-cpus-fast", no_args, qmp_cmd_query_cpus_fast },
     { "query-name", no_args, qmp_cmd_query_name },
+    { "vmkemu-suspend", no_args, qmp_cmd_vmkemu_suspend },
     { NULL }
 };
