@@ -54,6 +54,7 @@ typedef struct KvmVcpu {
     bool parked;            /* waiting in a pause */
     bool halted;            /* userspace hlt: waits for an interrupt */
     bool stopped;           /* dead until reset (triple fault, error) */
+    bool halted_for_good;   /* userspace hlt with IF=0, not yet reported */
     uint64_t stuck_round;   /* last watchdog round it reported being stuck */
 
     /* Set by the watchdog (atomic): look at the MP state on the next exit. */
@@ -94,6 +95,7 @@ struct KvmState {
 
     /* Watchdog for guests that stop with interrupts off (see kvm-vcpu.c). */
     guint watchdog_source;
+    guint halt_report_source;   /* idle: report a userspace hlt with IF=0 */
     uint64_t watchdog_round;
     int stuck_rounds;
 };

@@ -256,8 +256,8 @@ static int kvm_vcpu_set_cpuid(KvmVcpu *v)
         case 1:
             /* EBX[31:24] initial APIC ID, [23:16] logical processors. */
             e->ebx = (e->ebx & 0xffff) | ((uint32_t)v->index << 24) |
-                     ((uint32_t)(s->nvcpus & 0xff) << 16);
-            if (s->nvcpus > 1) {
+                     ((uint32_t)(s->m->ncpus & 0xff) << 16);
+            if (s->m->ncpus > 1) {
                 e->edx |= 1u << 28;                     /* HTT */
             }
             if (!s->kernel_irqchip) {
@@ -461,6 +461,7 @@ static void kvm_reset(void *opaque)
         g_mutex_lock(&s->lock);
         v->halted = false;
         v->stopped = false;
+        v->halted_for_good = false;
         v->stuck_round = 0;
         g_mutex_unlock(&s->lock);
         /* No interrupt left half-injected from before the reset. */
