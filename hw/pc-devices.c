@@ -14,6 +14,9 @@
 #include "hw/port92.h"
 #include "hw/serial-16550a.h"
 #include "hw/ps2.h"
+#include "hw/apic.h"
+#include "hw/i8259.h"
+#include "hw/ioapic.h"
 
 static void pc_pit_reset(void *opaque)
 {
@@ -57,6 +60,12 @@ int pc_devices_init(Machine *m, GError **errp)
      * themselves, one per COM port present). */
     machine_add_vmstate(m, "debug-ports", &debug_ports_vmstate, pc->debug_ports);
     machine_add_vmstate(m, "i8259", &i8259_vmstate, pc->pic);
+    for (int i = 0; pc->apic_bus && i < apic_bus_ncpus(pc->apic_bus); i++) {
+        gchar *id = g_strdup_printf("apic.%d", i);
+        machine_add_vmstate(m, id, &apic_vmstate, apic_bus_cpu(pc->apic_bus, i));
+        g_free(id);
+    }
+    machine_add_vmstate(m, "ioapic", &ioapic_vmstate, pc->ioapic);
     machine_add_vmstate(m, "i8254", &i8254_vmstate, pc->pit);
     machine_add_vmstate(m, "port61", &pc_port61_vmstate, pc->port61);
     machine_add_vmstate(m, "mc146818-rtc", &mc146818_rtc_vmstate, pc->rtc);

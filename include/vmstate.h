@@ -54,6 +54,9 @@ struct VMStateDescription {
     uint32_t minimum_version;   /* oldest version it still reads (0 = 1) */
     /* Before the fields are read for saving. */
     int (*pre_save)(void *opaque, GError **errp);
+    /* Before loaded values overwrite the fields (let go of what the old
+     * values hold, such as an MMIO mapping). */
+    void (*pre_load)(void *opaque);
     /* After every field was stored; `version` is the stream's. */
     int (*post_load)(void *opaque, uint32_t version, GError **errp);
     const VMStateField *fields;

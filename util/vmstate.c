@@ -418,6 +418,9 @@ static int load_list(const uint8_t *data, size_t len, uint32_t version,
         ret = bad(errp, what, "%zu bytes after the last field", r.len - r.pos);
         goto out;
     }
+    if (vmsd->pre_load) {
+        vmsd->pre_load(opaque);
+    }
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
         if (field_version(f) > version) {
             continue;           /* added later: keeps its current value */
@@ -445,10 +448,10 @@ static int load_list(const uint8_t *data, size_t len, uint32_t version,
         }
     }
     if (vmsd->post_load && (ret = vmsd->post_load(opaque, version, errp)) < 0) {
-        g_prefix_error(errp, "%s: ", what);
-        if (ret >= 0) {
-            ret = -EINVAL;
+        if (errp && !*errp) {
+            g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL, "invalid state");
         }
+        g_prefix_error(errp, "%s: ", what);
     }
 out:
     g_free(recs);

@@ -46,12 +46,7 @@ tick:
         mov     al, 0x20                ; non-specific EOI
         out     PIC1_CMD, al
         pop     eax
-        ; As iretd to the same privilege level, without iretd: the software
-        ; KVM of the project's machines cannot emulate iretd in protected
-        ; mode.  EFLAGS back with popfd, then EIP, dropping CS and EFLAGS.
-        push    dword [esp + 8]
-        popfd
-        ret     8
+        INT_RETURN                      ; iretd, which the software KVM lacks
 .mismatch:
         PRINT   "register mismatch: counter "
         mov     eax, [COUNTER]
