@@ -17,6 +17,7 @@
 #include "hw/apic.h"
 #include "hw/i8259.h"
 #include "hw/ioapic.h"
+#include "vmstate.h"
 
 static void pc_pit_reset(void *opaque)
 {
@@ -56,8 +57,14 @@ int pc_devices_init(Machine *m, GError **errp)
     pc->acpi_pm = acpi_pm_new(m);
     pc->fw_cfg = fw_cfg_new(m->as);
 
-    /* What suspend saves, one section per device (the UARTs register
-     * themselves, one per COM port present). */
+    /* What suspend saves, one section per device. */
+    for (int i = 0; i < PC_SERIAL_PORTS; i++) {
+        if (pc->serial->port[i]) {
+            gchar *id = g_strdup_printf("serial.%d", i);
+            machine_add_vmstate(m, id, &serial16550a_vmstate, pc->serial->port[i]);
+            g_free(id);
+        }
+    }
     machine_add_vmstate(m, "debug-ports", &debug_ports_vmstate, pc->debug_ports);
     machine_add_vmstate(m, "i8259", &i8259_vmstate, pc->pic);
     for (int i = 0; pc->apic_bus && i < apic_bus_ncpus(pc->apic_bus); i++) {
@@ -86,6 +93,8 @@ void pc_devices_free(Machine *m)
     if (!pc) {
         return;
     }
+    vmstate_list_free(m->vmstate);
+    m->vmstate = NULL;
     pc_firmware_free(m);
     fw_cfg_free(pc->fw_cfg);
     acpi_pm_free(pc->acpi_pm);

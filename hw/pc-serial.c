@@ -63,9 +63,6 @@ PCSerial *pc_serial_new(Machine *m, GError **errp)
             return NULL;
         }
         machine_add_reset_hook(m, pc_serial_reset, ps->port[i]);
-        gchar *id = g_strdup_printf("serial.%d", i);
-        machine_add_vmstate(m, id, &serial16550a_vmstate, ps->port[i]);
-        g_free(id);
     }
     return ps;
 }

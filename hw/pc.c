@@ -12,7 +12,6 @@
 #include "hw/pc.h"
 #include "log.h"
 #include "main-loop.h"
-#include "vmstate.h"
 
 static void pc_gsi_set(void *opaque, int n, int level)
 {
@@ -58,7 +57,6 @@ Machine *machine_create(MachineConfig *cfg, GError **errp)
     m->a20_enabled = true;
     m->as = as_new();
     m->pc = g_new0(PCDevices, 1);
-    m->vmstate = vmstate_list_new();
     machine_set_current(m);
 
     if (cfg->smp < 1 || cfg->smp > MACHINE_MAX_CPUS) {
@@ -153,7 +151,6 @@ void machine_destroy(Machine *m)
         munmap(m->ram, m->ram_size);
     }
     g_free(m->pc);
-    vmstate_list_free(m->vmstate);
     if (current_machine() == m) {
         machine_set_current(NULL);
     }

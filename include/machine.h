@@ -131,7 +131,7 @@ void machine_request_powerdown(Machine *m);
 const char *machine_state_name(const Machine *m);
 
 /* Register a device's state for suspend/resume under a unique section id
- * ("i8259", "serial.0"); the device's free function need not undo it. */
+ * ("i8259", "serial.0"); the list goes with the devices (pc_devices_free). */
 void machine_add_vmstate(Machine *m, const char *id,
                          const VMStateDescription *vmsd, void *opaque);
 

@@ -69,7 +69,6 @@ static void bare_free(Machine *m)
     irq_line_free(m->cpu_intr);
     as_free(m->as);
     munmap(m->ram, m->ram_size);
-    vmstate_list_free(m->vmstate);
     g_free(m->pc);
     machine_config_clear(m->cfg);
     g_free(m->cfg);
