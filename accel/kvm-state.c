@@ -403,7 +403,13 @@ int kvm_load_state(Machine *m, VMStateStream *in, GError **errp)
 
     vm->s = s;
     /* Interrupt controllers before the vCPUs' LAPICs and pending events. */
-    if (s->kernel_irqchip) {
+    if (s->kernel_irqchip != vmstate_stream_has(in, "kvm-irqchip")) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "suspended with the %s irqchip, this launch uses the %s one",
+                    s->kernel_irqchip ? "userspace (-userspace-irqchip)" : "in-kernel",
+                    s->kernel_irqchip ? "in-kernel" : "userspace");
+        ret = -EINVAL;
+    } else if (s->kernel_irqchip) {
         ret = vmstate_stream_load(in, "kvm-irqchip", &kvm_irqchip_vmstate, vm, errp);
     }
     if (ret == 0) {
