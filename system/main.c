@@ -13,6 +13,7 @@
  * (manual, "Suspending and Resuming Virtual Machines").
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,15 @@ static int resume_if_suspended(Machine *m, EsxCfg *esx, EsxVmSettings *vm)
             verror("%s: resumed, but cannot remove it: %s", std, g_strerror(errno));
             ret = -1;
         } else {
+            /* Used once (manual, "Repeatable Resumes"): make the removal
+             * durable before the guest runs on. */
+            gchar *dir = g_path_get_dirname(std);
+            int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd >= 0) {
+                fsync(fd);
+                close(fd);
+            }
+            g_free(dir);
             vlog("resumed from %s (removed)", std);
         }
     }

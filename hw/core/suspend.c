@@ -56,9 +56,11 @@ int machine_suspend(Machine *m, char **written, GError **errp)
         return -EEXIST;
     }
     bool was_running = m->state == RUN_STATE_RUNNING;
+    GError *err = NULL;
     machine_pause(m);
-    if (std_save(m, target.std_path, target.cfg_digest, target.cfg_path, errp) < 0) {
-        vlog("suspend failed: %s", (*errp)->message);
+    if (std_save(m, target.std_path, target.cfg_digest, target.cfg_path, &err) < 0) {
+        vlog("suspend failed: %s", err->message);
+        g_propagate_error(errp, err);
         if (was_running) {
             machine_resume(m);
         }
