@@ -145,7 +145,7 @@ static int check_description(Machine *m, const uint8_t *desc, size_t len,
                 "the devices", "the firmware image (SHA-256)",
             };
             g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                        "%s: suspended with another machine: %s was %s, now %s",
+                        "%s: suspended with another machine: %s: %s in the file, %s now",
                         what, nice[i], have[i], want[i]);
             ret = -EINVAL;
         }

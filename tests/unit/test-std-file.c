@@ -192,7 +192,7 @@ static void test_refusals(void)
     expect_refused(b->m, img, len, NULL, "suspended from a .cfg");
     /* Another machine: more RAM. */
     TestVm *c = vm_new(3);
-    expect_refused(c->m, img, len, digest_a, "the RAM size (bytes) was 2097152, now 3145728");
+    expect_refused(c->m, img, len, digest_a, "the RAM size (bytes): 2097152 in the file, 3145728 now");
     vm_free(c);
     /* Another format version (checksum repaired, so the version speaks). */
     uint8_t *v2 = g_memdup2(img, len);
