@@ -13,6 +13,11 @@
 #include "hw/pc-port61.h"
 #include "hw/port92.h"
 #include "hw/serial-16550a.h"
+#include "hw/ps2.h"
+#include "hw/apic.h"
+#include "hw/i8259.h"
+#include "hw/ioapic.h"
+#include "vmstate.h"
 
 static void pc_pit_reset(void *opaque)
 {
@@ -51,6 +56,32 @@ int pc_devices_init(Machine *m, GError **errp)
     }
     pc->acpi_pm = acpi_pm_new(m);
     pc->fw_cfg = fw_cfg_new(m->as);
+
+    /* What suspend saves, one section per device. */
+    for (int i = 0; i < PC_SERIAL_PORTS; i++) {
+        if (pc->serial->port[i]) {
+            gchar *id = g_strdup_printf("serial.%d", i);
+            machine_add_vmstate(m, id, &serial16550a_vmstate, pc->serial->port[i]);
+            g_free(id);
+        }
+    }
+    machine_add_vmstate(m, "debug-ports", &debug_ports_vmstate, pc->debug_ports);
+    machine_add_vmstate(m, "i8259", &i8259_vmstate, pc->pic);
+    for (int i = 0; pc->apic_bus && i < apic_bus_ncpus(pc->apic_bus); i++) {
+        gchar *id = g_strdup_printf("apic.%d", i);
+        machine_add_vmstate(m, id, &apic_vmstate, apic_bus_cpu(pc->apic_bus, i));
+        g_free(id);
+    }
+    machine_add_vmstate(m, "ioapic", &ioapic_vmstate, pc->ioapic);
+    machine_add_vmstate(m, "i8254", &i8254_vmstate, pc->pit);
+    machine_add_vmstate(m, "port61", &pc_port61_vmstate, pc->port61);
+    machine_add_vmstate(m, "mc146818-rtc", &mc146818_rtc_vmstate, pc->rtc);
+    machine_add_vmstate(m, "i8042", &i8042_vmstate, pc->i8042);
+    machine_add_vmstate(m, "ps2-kbd", &ps2_kbd_vmstate, i8042_keyboard(pc->i8042));
+    machine_add_vmstate(m, "ps2-mouse", &ps2_mouse_vmstate, i8042_mouse(pc->i8042));
+    machine_add_vmstate(m, "port92", &port92_vmstate, pc->port92);
+    machine_add_vmstate(m, "acpi-pm", &acpi_pm_vmstate, pc->acpi_pm);
+    machine_add_vmstate(m, "fw-cfg", &fw_cfg_vmstate, pc->fw_cfg);
     /* Last: the tables describe the devices above. */
     return pc_firmware_init(m, errp);
 }
@@ -62,6 +93,8 @@ void pc_devices_free(Machine *m)
     if (!pc) {
         return;
     }
+    vmstate_list_free(m->vmstate);
+    m->vmstate = NULL;
     pc_firmware_free(m);
     fw_cfg_free(pc->fw_cfg);
     acpi_pm_free(pc->acpi_pm);

@@ -59,6 +59,9 @@ void acpi_pm_reset(AcpiPm *pm);
 void acpi_pm_press_power_button(AcpiPm *pm);
 /* PM timer value now (for tests and the monitor). */
 uint32_t acpi_pm_timer_value(AcpiPm *pm);
+/* The PM block's state for suspend/resume (include/vmstate.h); the timer's
+ * value is the virtual clock's. */
+extern const struct VMStateDescription acpi_pm_vmstate;
 
 /* --- the tables (hw/acpi-tables.c) --------------------------------------- */
 

@@ -90,5 +90,7 @@ int pc_kernel_load(Machine *m, GError **errp);
 /* hw/debug-ports.c */
 DebugPorts *debug_ports_new(Machine *m);
 void debug_ports_free(DebugPorts *d);
+/* The POST code for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription debug_ports_vmstate;
 
 #endif
