@@ -18,6 +18,9 @@
 #include "hw/i8259.h"
 #include "hw/ioapic.h"
 #include "vmstate.h"
+#include "hw/pci.h"
+#include "hw/i440fx.h"
+#include "hw/piix3.h"
 
 static void pc_pit_reset(void *opaque)
 {
@@ -29,6 +32,50 @@ static void pc_port61_reset_hook(void *opaque)
     pc_port61_reset(opaque);
 }
 
+static void pc_pci_reset(void *opaque)
+{
+    PCDevices *pc = opaque;
+    pci_bus_reset(pc->pci_bus);
+    i440fx_reset(pc->i440fx);
+    piix3_reset(pc->piix3);
+}
+
+static void pc_pci_request_reset(void *opaque)
+{
+    machine_request_reset(opaque, SHUTDOWN_GUEST_RESET);
+}
+
+/* The PCI bus with the host bridge and the ISA bridge (docs/pci.md). */
+static int pc_pci_init(Machine *m, GError **errp)
+{
+    PCDevices *pc = m->pc;
+
+    pc->pci_bus = pci_bus_new(m->as);
+    if (pc->pci_bus) {
+        pc->i440fx = i440fx_new(pc->pci_bus, m->below_4g);
+        pc->piix3 = piix3_new(pc->pci_bus, m->gsi, pc_pci_request_reset, m);
+    }
+    if (!pc->pci_bus || !pc->i440fx || !pc->piix3) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                    "PCI: the configuration ports 0xcf8-0xcff are taken");
+        return -1;
+    }
+    machine_add_reset_hook(m, pc_pci_reset, pc);
+    return 0;
+}
+
+static void pc_pci_free(Machine *m)
+{
+    PCDevices *pc = m->pc;
+
+    piix3_free(pc->piix3);
+    pc->piix3 = NULL;
+    i440fx_free(pc->i440fx);
+    pc->i440fx = NULL;
+    pci_bus_free(pc->pci_bus);
+    pc->pci_bus = NULL;
+}
+
 int pc_devices_init(Machine *m, GError **errp)
 {
     PCDevices *pc = m->pc;
@@ -36,6 +83,9 @@ int pc_devices_init(Machine *m, GError **errp)
     pc->debug_ports = debug_ports_new(m);
     /* 8259 pair, local APICs, IOAPIC (hw/pc-irqchip.c). */
     if (pc_irqchip_init(m, errp) < 0) {
+        return -1;
+    }
+    if (pc_pci_init(m, errp) < 0) {
         return -1;
     }
     pc->pit = i8254_new(m->as, m->gsi[0]);
@@ -104,6 +154,7 @@ void pc_devices_free(Machine *m)
     mc146818_rtc_free(pc->rtc);
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
+    pc_pci_free(m);
     pc_irqchip_free(m);
     debug_ports_free(pc->debug_ports);
 }
