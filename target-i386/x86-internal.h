@@ -600,6 +600,25 @@ static inline uint32_t x86_ea(X86CPU *cpu, const X86Insn *i)
     return (cpu->r[i->base].d + (cpu->r[i->index].d << i->scale) + i->disp) & i->amask;
 }
 
+/* Fast paths that jump to `bail` instead of calling out: a handler built
+ * from them is a leaf that tail-calls its slow twin, so the common case
+ * spills no registers. */
+#define FAST_LIN(cpu, s, ea, lin, W, bail) do {                              \
+        X86Seg *sg_ = &(cpu)->seg[s];                                         \
+        if (unlikely((uint32_t)((ea) - sg_->W##lo) >= sg_->W##span4)) {       \
+            goto bail;                                                        \
+        }                                                                     \
+        (lin) = sg_->base + (ea);                                             \
+    } while (0)
+#define FAST_PTR(cpu, lin, size, p, tag, bail) do {                          \
+        X86TLBEntry *e_ = tlb_cur_entry(cpu, lin);                            \
+        if (unlikely(e_->tag != (((lin) + (size) - 1) & ~0xfffu))) {          \
+            goto bail;                                                        \
+        }                                                                     \
+        (p) = (void *)(e_->addend + (lin));                                   \
+    } while (0)
+#define NOINLINE __attribute__((noinline))
+
 static inline uint32_t ld8(X86CPU *cpu, int s, uint32_t ea) { return lin_ld8(cpu, seg_r(cpu, s, ea, 1)); }
 static inline uint32_t ld16(X86CPU *cpu, int s, uint32_t ea) { return lin_ld16(cpu, seg_r(cpu, s, ea, 2)); }
 static inline uint32_t ld32(X86CPU *cpu, int s, uint32_t ea) { return lin_ld32(cpu, seg_r(cpu, s, ea, 4)); }
