@@ -230,12 +230,8 @@ static HANDLER(HN(test_ei, m)) { FN(logic_flags)(cpu, GET_E_M() & i->imm); retur
 /* --- INC, DEC, NOT, NEG ---------------------------------------------------- */
 static inline uint32_t FN(incdec)(X86CPU *cpu, uint32_t v, int dec)
 {
-    uint32_t cf = x86_cf(cpu);
     uint32_t r = dec ? v - 1 : v + 1;
-    cpu->cc_a = v;
-    cpu->cc_b = cf;
-    cpu->cc_res = r;
-    cpu->cc_op = CC_OP(dec ? CCK_DEC : CCK_INC, SZ);
+    x86_set_incdec(cpu, r, CC_OP(dec ? CCK_DEC : CCK_INC, SZ));
     return r & MASK;
 }
 static inline uint32_t FN(neg)(X86CPU *cpu, uint32_t v)
