@@ -127,6 +127,10 @@ static int emu_set_regs(Machine *m, int cpu, const X86Registers *regs)
     if (!s || cpu != 0) {
         return -EINVAL;
     }
+    if ((regs->efer & X86_EFER_LMA) || regs->seg[X86_SEG_CS].l) {
+        verror("-accel emu: the emulator runs 32-bit guests; long mode is not supported");
+        return -ENOTSUP;
+    }
     x86_cpu_set_regs(s->cpu, regs);
     return 0;
 }

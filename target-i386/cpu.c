@@ -48,6 +48,7 @@ void x86_cpu_reset(X86CPU *cpu)
     cpu->dr[6] = 0xffff0ff0u;
     cpu->dr[7] = 0x400;
     x86_cpu_set_regs(cpu, &r);
+    x86_fpu_reset(cpu);
     x86_code_flush(cpu);
     x86_code_reap(cpu);
 }
@@ -198,9 +199,8 @@ static bool take_interrupt(X86CPU *cpu)
     return true;
 }
 
-X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget)
+static X86Exit exec_loop(X86CPU *cpu)
 {
-    cpu->budget = budget;
     cpu->cur_insn = NULL;
     x86_check_as_generation(cpu);
 
@@ -251,7 +251,6 @@ X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget)
             b = x86_block_lookup(cpu);
         }
         cpu->budget -= b->ninsns;
-        cpu->stats.insns += b->ninsns;
         cpu->cur_block = b;
         X86Insn *i = b->insns;
         do {
@@ -269,4 +268,12 @@ X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget)
             cpu->delivering = -1;
         }
     }
+}
+
+X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget)
+{
+    cpu->budget = budget;
+    X86Exit r = exec_loop(cpu);
+    cpu->stats.insns += budget - cpu->budget;
+    return r;
 }

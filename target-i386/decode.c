@@ -323,9 +323,8 @@ static bool decode_one(Dec *d, uint32_t eip, uint32_t mode, X86Insn *i)
         break;
     case 0x70 ... 0x7f: {
         uint32_t rel = IMM8S();
-        i->reg = op & 15;
         i->imm = REL(rel);
-        fn = x86_h_jcc;
+        fn = x86_h_jcc[op & 15];
         break;
     }
     case 0x80: case 0x82:
@@ -603,9 +602,8 @@ static bool decode_one(Dec *d, uint32_t eip, uint32_t mode, X86Insn *i)
         break;
     case 0x180 ... 0x18f: {
         uint32_t rel = IMMV();
-        i->reg = op & 15;
         i->imm = REL(rel);
-        fn = x86_h_jcc;
+        fn = x86_h_jcc[op & 15];
         break;
     }
     case 0x190 ... 0x19f:

@@ -13,10 +13,11 @@
  */
 #include "x86-internal.h"
 
-static void tlb_entry_clear(X86TLBEntry *e)
+static void tlb_entry_clear(X86CPU *cpu, X86TLBEntry *e)
 {
-    e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
-    e->global = 0;
+    X86TLBCold *c = x86_tlb_cold(cpu, e);
+    e->tag_r = e->tag_w = c->tag_x = TLB_INVALID;
+    c->global = 0;
 }
 
 void x86_tlb_flush(X86CPU *cpu, bool global_too)
@@ -24,8 +25,8 @@ void x86_tlb_flush(X86CPU *cpu, bool global_too)
     for (int s = 0; s < 2; s++) {
         for (unsigned k = 0; k < X86_TLB_SIZE; k++) {
             X86TLBEntry *e = &cpu->tlb[s][k];
-            if (global_too || !e->global) {
-                tlb_entry_clear(e);
+            if (global_too || !cpu->tlbc[s][k].global) {
+                tlb_entry_clear(cpu, e);
             }
         }
     }
@@ -46,8 +47,8 @@ void x86_tlb_flush_page(X86CPU *cpu, uint32_t lin)
         X86TLBEntry *e = tlb_entry(cpu, lin, s);
         uint32_t page = lin & ~0xfffu;
         if (((e->tag_r & ~TLB_SLOW) == page) || ((e->tag_w & ~TLB_SLOW) == page) ||
-            ((e->tag_x & ~TLB_SLOW) == page)) {
-            tlb_entry_clear(e);
+            ((x86_tlb_cold(cpu, e)->tag_x & ~TLB_SLOW) == page)) {
+            tlb_entry_clear(cpu, e);
         }
     }
 }
@@ -57,7 +58,7 @@ void x86_tlb_protect_phys(X86CPU *cpu, uint64_t ppage)
     for (int s = 0; s < 2; s++) {
         for (unsigned k = 0; k < X86_TLB_SIZE; k++) {
             X86TLBEntry *e = &cpu->tlb[s][k];
-            if (e->ppage == ppage && !(e->tag_w & TLB_INVALID)) {
+            if (cpu->tlbc[s][k].ppage == ppage && !(e->tag_w & TLB_INVALID)) {
                 e->tag_w |= TLB_SLOW;
             }
         }
@@ -307,11 +308,12 @@ X86TLBEntry *x86_tlb_fill(X86CPU *cpu, uint32_t lin, int acc, int idx)
     bool host = r && r->kind != REGION_MMIO && w.pa - r->base + 4096 <= r->size;
     bool ram = host && r->kind == REGION_RAM;
 
-    e->ppage = w.pa;
-    e->global = w.global;
-    e->user_page = w.user;
-    e->is_ram = ram;
-    e->is_rom = host && !ram;
+    X86TLBCold *c = x86_tlb_cold(cpu, e);
+    c->ppage = w.pa;
+    c->global = w.global;
+    c->user_page = w.user;
+    c->is_ram = ram;
+    c->is_rom = host && !ram;
     e->addend = host ? (uintptr_t)(r->host + (w.pa - r->base)) - page : 0;
 
     /* Read: always allowed once the walk succeeded for a read. */
@@ -319,7 +321,7 @@ X86TLBEntry *x86_tlb_fill(X86CPU *cpu, uint32_t lin, int acc, int idx)
     bool can_write = (idx == 0 || w.user) &&
                      (w.writable || (idx == 0 && !(cpu->cr0 & CR0_WP))) && w.dirty;
     e->tag_r = can_read ? (page | (host ? 0 : TLB_SLOW)) : TLB_INVALID;
-    e->tag_x = (can_read && w.exec) ? (page | (host ? 0 : TLB_SLOW)) : TLB_INVALID;
+    c->tag_x = (can_read && w.exec) ? (page | (host ? 0 : TLB_SLOW)) : TLB_INVALID;
     if (can_write) {
         bool slow = !ram || x86_code_page_has_code(cpu, w.pa);
         e->tag_w = page | (slow ? TLB_SLOW : 0);
@@ -373,7 +375,7 @@ static uint32_t ld_page(X86CPU *cpu, uint32_t lin, unsigned size, int idx)
         default: return ld32u(p);
         }
     }
-    return mmio_read(cpu, e->ppage | (lin & 0xfff), size);
+    return mmio_read(cpu, x86_tlb_cold(cpu, e)->ppage | (lin & 0xfff), size);
 }
 
 static X86TLBEntry *translate_w(X86CPU *cpu, uint32_t lin, int idx)
@@ -388,11 +390,12 @@ static X86TLBEntry *translate_w(X86CPU *cpu, uint32_t lin, int idx)
 static void st_page(X86CPU *cpu, X86TLBEntry *e, uint32_t lin, uint32_t v,
                     unsigned size)
 {
-    uint64_t pa = e->ppage | (lin & 0xfff);
-    if (e->is_ram) {
+    X86TLBCold *c = x86_tlb_cold(cpu, e);
+    uint64_t pa = c->ppage | (lin & 0xfff);
+    if (c->is_ram) {
         if (e->tag_w & TLB_SLOW) {
             x86_code_write(cpu, pa, size);
-            if (!x86_code_page_has_code(cpu, e->ppage)) {
+            if (!x86_code_page_has_code(cpu, c->ppage)) {
                 e->tag_w &= ~TLB_SLOW;
             }
         }
@@ -402,7 +405,7 @@ static void st_page(X86CPU *cpu, X86TLBEntry *e, uint32_t lin, uint32_t v,
         case 2: st16u(p, v); break;
         default: st32u(p, v); break;
         }
-    } else if (!e->is_rom) {
+    } else if (!c->is_rom) {
         mmio_write(cpu, pa, v, size);
     }
 }

@@ -182,7 +182,7 @@ HANDLER(x86_h_aad)
 
 HANDLER(x86_h_salc)
 {
-    cpu->r[R_EAX].b[0] = x86_flags_cf(cpu) ? 0xff : 0;
+    cpu->r[R_EAX].b[0] = x86_cf(cpu) ? 0xff : 0;
     return i + 1;
 }
 

@@ -14,14 +14,21 @@ static inline void check_target(X86CPU *cpu, uint32_t eip)
     }
 }
 
-HANDLER(x86_h_jcc)
-{
-    if (x86_cond(cpu, i->reg)) {
-        check_target(cpu, i->imm);
-        return x86_goto_chain(cpu, i, i->imm);
-    }
-    return i + 1;
+#define DEF_JCC(cc)                                                         \
+static HANDLER(jcc_##cc)                                                    \
+{                                                                           \
+    if (x86_cond(cpu, cc)) {                                                \
+        check_target(cpu, i->imm);                                          \
+        return x86_goto_chain(cpu, i, i->imm);                              \
+    }                                                                       \
+    return i + 1;                                                           \
 }
+DEF_JCC(0) DEF_JCC(1) DEF_JCC(2) DEF_JCC(3) DEF_JCC(4) DEF_JCC(5) DEF_JCC(6) DEF_JCC(7)
+DEF_JCC(8) DEF_JCC(9) DEF_JCC(10) DEF_JCC(11) DEF_JCC(12) DEF_JCC(13) DEF_JCC(14) DEF_JCC(15)
+const X86Handler x86_h_jcc[16] = {
+    jcc_0, jcc_1, jcc_2, jcc_3, jcc_4, jcc_5, jcc_6, jcc_7,
+    jcc_8, jcc_9, jcc_10, jcc_11, jcc_12, jcc_13, jcc_14, jcc_15,
+};
 
 HANDLER(x86_h_jmp)
 {

@@ -43,23 +43,6 @@ static void require_cpl0(X86CPU *cpu)
     }
 }
 
-/* The x87 escape (D8-DF) and WAIT.  No FPU yet: with CR0.EM or TS set the
- * instructions fault with #NM as the architecture says; otherwise they do
- * nothing, which is what FPU-presence probes see on a CPU without one. */
-HANDLER(x86_h_fpu)
-{
-    if (i->reg == 0xff && i->imm == 0) {
-        if ((cpu->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP)) {
-            x86_raise0(cpu, EXC_NM);
-        }
-        return i + 1;
-    }
-    if (cpu->cr0 & (CR0_EM | CR0_TS)) {
-        x86_raise0(cpu, EXC_NM);
-    }
-    return i + 1;
-}
-
 HANDLER(x86_h_hlt)
 {
     require_cpl0(cpu);
@@ -202,7 +185,8 @@ const X86Handler x86_h_out_dx[3] = { out_dx_0, out_dx_1, out_dx_2 };
 /* --- CPUID ---------------------------------------------------------------------- */
 
 /* Leaf 1 EDX: only what is implemented (SDM vol. 2, CPUID, table 3-11). */
-#define CPUID_1_EDX ((1u << 3) |    /* PSE */       \
+#define CPUID_1_EDX ((1u << 0) |    /* FPU (with CMOV: FCMOV, FCOMI) */ \
+                     (1u << 3) |    /* PSE */       \
                      (1u << 4) |    /* TSC */       \
                      (1u << 5) |    /* MSR */       \
                      (1u << 6) |    /* PAE */       \

@@ -35,7 +35,34 @@ static inline bool real_like(X86CPU *cpu)
     return !(cpu->cr0 & CR0_PE) || (cpu->eflags & FL_VM);
 }
 
+static uint32_t span4(uint32_t lo, uint32_t hi)
+{
+    return (lo <= hi && hi - lo >= 3) ? hi - lo - 2 : 0;
+}
+
+static void seg_spans(X86Seg *sg)
+{
+    sg->rspan4 = span4(sg->rlo, sg->rhi);
+    sg->wspan4 = span4(sg->wlo, sg->whi);
+}
+
+uint32_t x86_seg_check_slow(X86CPU *cpu, int s, uint32_t ea, unsigned size, bool write)
+{
+    X86Seg *sg = &cpu->seg[s];
+    uint32_t lo = write ? sg->wlo : sg->rlo, hi = write ? sg->whi : sg->rhi;
+    if (ea < lo || (uint64_t)ea + (size - 1) > hi || lo > hi) {
+        x86_raise_seg(cpu, s);
+    }
+    return sg->base + ea;
+}
+
 void x86_seg_update_ranges(X86Seg *sg)
+{
+    x86_seg_update_ranges_only(sg);
+    seg_spans(sg);
+}
+
+void x86_seg_update_ranges_only(X86Seg *sg)
 {
     uint16_t a = sg->attr;
     sg->rlo = sg->wlo = 1;
@@ -74,6 +101,7 @@ static void seg_ranges_real(X86Seg *sg)
 {
     sg->rlo = sg->wlo = 0;
     sg->rhi = sg->whi = sg->limit;
+    seg_spans(sg);
 }
 
 static void seg_ranges(X86CPU *cpu, int s)
@@ -108,6 +136,7 @@ void x86_update_mode(X86CPU *cpu)
     }
     cpu->mode = m;
     cpu->mmu_idx = cpu->cpl == 3;
+    cpu->tlb_cur = cpu->tlb[cpu->mmu_idx];
     for (int s = 0; s < R_LDTR; s++) {
         seg_ranges(cpu, s);
     }
@@ -117,6 +146,7 @@ void x86_set_cpl(X86CPU *cpu, int cpl)
 {
     cpu->cpl = cpl;
     cpu->mmu_idx = cpl == 3;
+    cpu->tlb_cur = cpu->tlb[cpu->mmu_idx];
 }
 
 void x86_seg_load_cache(X86CPU *cpu, int s, uint16_t sel, uint32_t base,

@@ -264,7 +264,7 @@ static void page_add_block(X86CPU *cpu, X86Block *b, int k, uint64_t ppage,
 static X86TLBEntry *fetch_entry(X86CPU *cpu, uint32_t lin)
 {
     X86TLBEntry *e = tlb_entry(cpu, lin, cpu->mmu_idx);
-    if ((e->tag_x & ~TLB_SLOW) != (lin & ~0xfffu)) {
+    if ((x86_tlb_cold(cpu, e)->tag_x & ~TLB_SLOW) != (lin & ~0xfffu)) {
         e = x86_tlb_fill(cpu, lin, ACC_X, cpu->mmu_idx);
     }
     return e;
@@ -277,7 +277,7 @@ static const uint8_t *fetch_ptr(X86CPU *cpu, X86TLBEntry *e, uint32_t lin,
         return (const uint8_t *)(e->addend + lin);
     }
     /* Code in MMIO: read it (the block will not be cached). */
-    as_read(cpu->bus.as, e->ppage | (lin & 0xfff), buf, len);
+    as_read(cpu->bus.as, x86_tlb_cold(cpu, e)->ppage | (lin & 0xfff), buf, len);
     return buf;
 }
 
@@ -302,7 +302,7 @@ X86Block *x86_block_lookup(X86CPU *cpu)
         x86_raise(cpu, EXC_GP, 0);
     }
     X86TLBEntry *e = fetch_entry(cpu, lin);
-    uint64_t pa = e->ppage | (lin & 0xfff);
+    uint64_t pa = x86_tlb_cold(cpu, e)->ppage | (lin & 0xfff);
     unsigned j = jc_of(lin);
     X86Block *b = cc->jc[j];
     if (likely(b && b->phys == pa && b->eip == eip && b->mode == mode)) {
@@ -353,7 +353,7 @@ X86Block *x86_block_lookup(X86CPU *cpu)
                 uint8_t mb[16];
                 const uint8_t *c2 = fetch_ptr(cpu, e2, lin + page_left, mb, more);
                 memcpy(buf + first, c2, more);
-                pa2 = e2->ppage;
+                pa2 = x86_tlb_cold(cpu, e2)->ppage;
                 cacheable = cacheable && e2->addend != 0;
             }
         } else {
@@ -416,19 +416,10 @@ X86Block *x86_block_chain_target(X86CPU *cpu, X86Block *from, uint32_t eip)
     return NULL;
 }
 
-X86Insn *x86_goto_chain(X86CPU *cpu, X86Insn *i, uint32_t eip)
+X86Insn *x86_goto_chain_slow(X86CPU *cpu, X86Insn *i, uint32_t eip)
 {
-    X86Block *b = i->chain;
-    cpu->eip = eip;
-    if (likely(b != NULL)) {
-        if (likely(!cpu->exit_request && cpu->budget > 0 && b->mode == cpu->mode)) {
-            cpu->budget -= b->ninsns;
-            cpu->stats.insns += b->ninsns;
-            cpu->cur_block = b;
-            return b->insns;
-        }
-        return NULL;
+    if (!i->chain) {
+        i->chain = x86_block_chain_target(cpu, cpu->cur_block, eip);
     }
-    i->chain = x86_block_chain_target(cpu, cpu->cur_block, eip);
     return NULL;
 }

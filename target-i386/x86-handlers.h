@@ -69,7 +69,7 @@ HANDLER(x86_h_bound16);
 HANDLER(x86_h_bound32);
 
 /* ops-ctrl.c */
-HANDLER(x86_h_jcc);                 /* reg: condition, imm: target */
+extern const X86Handler x86_h_jcc[16];    /* imm: target */
 HANDLER(x86_h_jmp);                 /* imm: target */
 extern const X86Handler x86_h_call_rel[2];
 extern const X86Handler x86_h_ret[2], x86_h_ret_imm[2];

@@ -135,6 +135,9 @@ typedef struct X86Seg {
     /* Offsets [rlo, rhi] may be read, [wlo, whi] written; an empty range
      * (lo > hi) makes every access fault. */
     uint32_t rlo, rhi, wlo, whi;
+    /* Fast checks for accesses of up to 4 bytes: offset - lo < span4 means
+     * the whole access is inside (span4 = 0: nothing passes inline). */
+    uint32_t rspan4, wspan4;
     uint16_t sel;
     uint16_t attr;
 } X86Seg;
@@ -149,12 +152,37 @@ typedef struct X86Seg {
 #define TLB_SLOW        0x2u
 #define TLB_FLAGS       0xfffu
 
+/* The part of an entry the inline fast paths touch (16 bytes, so both
+ * privilege sets take 16 KiB of cache). */
 typedef struct X86TLBEntry {
-    uint32_t tag_r, tag_w, tag_x;
-    uint8_t global, user_page, is_ram, is_rom;
+    uint32_t tag_r, tag_w;
     uintptr_t addend;           /* host address = addend + linear address */
-    uint64_t ppage;             /* guest-physical page address */
 } X86TLBEntry;
+
+/* The rest, in a parallel array (x86_tlb_cold). */
+typedef struct X86TLBCold {
+    uint32_t tag_x;
+    uint8_t global, user_page, is_ram, is_rom;
+    uint64_t ppage;             /* guest-physical page address */
+} X86TLBCold;
+
+/* An x87 register: 64-bit significand (explicit integer bit), sign and
+ * 15-bit exponent -- the memory layout of an 80-bit real. */
+typedef struct X86F80 {
+    uint64_t mant;
+    uint16_t se;
+} X86F80;
+
+typedef struct X86FPU {
+    X86F80 st[8];               /* physical registers R0-R7 */
+    uint16_t fcw;
+    uint16_t fsw;               /* without TOP */
+    uint8_t top;
+    uint8_t tag_empty;          /* bit p: register Rp is empty */
+    uint16_t fop;
+    uint16_t fcs, fds;
+    uint32_t fip, fdp;
+} X86FPU;
 
 typedef struct X86Insn X86Insn;
 typedef struct X86Block X86Block;
@@ -222,6 +250,9 @@ struct X86CPU {
     uint32_t eip;
     uint32_t eflags;            /* arithmetic bits valid when cc_op == CC_EFLAGS */
     uint32_t cc_op, cc_res, cc_a, cc_b;
+    /* INC/DEC keep CF: the operation before them stays in cc_a/cc_b with
+     * its kind and result saved here. */
+    uint32_t cc_prev_op, cc_prev_res;
     X86Seg seg[8];
     uint8_t cpl;
     uint8_t mmu_idx;            /* TLB set: 1 when CPL == 3 */
@@ -230,7 +261,9 @@ struct X86CPU {
     int64_t budget;
     X86Insn *cur_insn;
     X86Block *cur_block;
+    X86TLBEntry *tlb_cur;       /* tlb[mmu_idx] */
     X86TLBEntry tlb[2][X86_TLB_SIZE];
+    X86TLBCold tlbc[2][X86_TLB_SIZE];
     uint64_t tlb_large_lo, tlb_large_hi;    /* linear range of large pages */
 
     /* System state. */
@@ -246,6 +279,7 @@ struct X86CPU {
     uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
     uint64_t misc_enable;
     uint64_t pdpte[4];          /* PAE: loaded from CR3 */
+    X86FPU fpu;
     uint32_t a20_mask;          /* ~0 or ~(1 << 20) */
     bool a20_cached;
 
@@ -269,8 +303,9 @@ struct X86CPU {
 
 /* ------------------------------------------------------------------------
  * Lazy flags (flags.c).  cc_op = kind * 4 + size (0: 8, 1: 16, 2: 32 bits);
- * cc_a and cc_b are the operands and cc_res the result.  For INC/DEC cc_b
- * holds the preserved CF; for shifts and MUL cc_b holds CF and cc_a OF.
+ * cc_a and cc_b are the operands and cc_res the result.  INC/DEC write only
+ * cc_res: their CF is the CF of cc_prev_op over (cc_a, cc_b, cc_prev_res).
+ * For shifts and MUL cc_b holds CF and cc_a OF.
  */
 enum {
     CCK_EFLAGS, CCK_ADD, CCK_ADC, CCK_SUB, CCK_SBB, CCK_LOGIC, CCK_INC,
@@ -298,36 +333,97 @@ static inline void x86_flags_materialize(X86CPU *cpu)
 /* Write EFLAGS under `mask` (the caller decides what is writable). */
 void x86_set_eflags(X86CPU *cpu, uint32_t val, uint32_t mask);
 
+static inline uint32_t cc_size_mask(uint32_t op)
+{
+    return (uint32_t)((1ULL << (8 << (op & 3))) - 1);
+}
+
+/* CF without materializing the other flags (no calls: keeps the handlers
+ * that need it, INC/DEC/ADC/SBB/RCL/RCR, free of stack frames). */
+static inline uint32_t x86_cf(X86CPU *cpu)
+{
+    uint32_t op = cpu->cc_op, m;
+    switch (op >> 2) {
+    case CCK_ADD:
+        m = cc_size_mask(op);
+        return (cpu->cc_res & m) < (cpu->cc_a & m);
+    case CCK_SUB:
+        m = cc_size_mask(op);
+        return (cpu->cc_a & m) < (cpu->cc_b & m);
+    case CCK_LOGIC:
+        return 0;
+    case CCK_SHIFT:
+    case CCK_MUL:
+        return cpu->cc_b != 0;
+    case CCK_EFLAGS:
+        return cpu->eflags & FL_CF;
+    }
+    return x86_flags_cf(cpu);   /* ADC, SBB, INC, DEC */
+}
+
+/* INC/DEC: result only; the CF-defining operation is kept. */
+static inline void x86_set_incdec(X86CPU *cpu, uint32_t res, uint32_t op)
+{
+    uint32_t prev = cpu->cc_op;
+    if ((prev >> 3) != (CCK_INC >> 1)) {        /* not INC or DEC */
+        cpu->cc_prev_op = prev;
+        cpu->cc_prev_res = cpu->cc_res;
+    }
+    cpu->cc_res = res;
+    cpu->cc_op = op;
+}
+
 /* Condition codes 0-15 in Jcc order (O, NO, B, AE, E, NE, BE, A, S, NS, P,
- * NP, L, GE, LE, G).  The common SUB/LOGIC cases are inline. */
+ * NP, L, GE, LE, G).  ZF and SF come straight from the result for every
+ * lazy kind; the SUB (CMP) and LOGIC kinds answer the rest inline. */
 static inline bool x86_cond(X86CPU *cpu, int cc)
 {
     uint32_t op = cpu->cc_op;
-    if (op == CC_OP(CCK_SUB, 2)) {
-        uint32_t a = cpu->cc_a, b = cpu->cc_b;
+    if (likely(op != CC_EFLAGS)) {
+        uint32_t m = cc_size_mask(op);
         switch (cc) {
-        case 2: return a < b;
-        case 3: return a >= b;
-        case 4: return a == b;
-        case 5: return a != b;
-        case 6: return a <= b;
-        case 7: return a > b;
-        case 12: return (int32_t)a < (int32_t)b;
-        case 13: return (int32_t)a >= (int32_t)b;
-        case 14: return (int32_t)a <= (int32_t)b;
-        case 15: return (int32_t)a > (int32_t)b;
+        case 4: return (cpu->cc_res & m) == 0;
+        case 5: return (cpu->cc_res & m) != 0;
+        case 8: return (cpu->cc_res & m & ~(m >> 1)) != 0;
+        case 9: return (cpu->cc_res & m & ~(m >> 1)) == 0;
         }
-    } else if (op == CC_OP(CCK_LOGIC, 2)) {
-        int32_t r = cpu->cc_res;
+        if ((op >> 2) == CCK_SUB) {
+            uint32_t a = cpu->cc_a & m, b = cpu->cc_b & m;
+            int sh = 32 - (8 << (op & 3));
+            int32_t sa = (int32_t)(a << sh), sb = (int32_t)(b << sh);
+            switch (cc) {
+            case 2: return a < b;
+            case 3: return a >= b;
+            case 6: return a <= b;
+            case 7: return a > b;
+            case 12: return sa < sb;
+            case 13: return sa >= sb;
+            case 14: return sa <= sb;
+            case 15: return sa > sb;
+            }
+        } else if ((op >> 2) == CCK_LOGIC) {
+            int sh = 32 - (8 << (op & 3));
+            int32_t r = (int32_t)(cpu->cc_res << sh);
+            switch (cc) {
+            case 0: return false;
+            case 1: return true;
+            case 2: return false;
+            case 3: return true;
+            case 6: return r == 0;
+            case 7: return r != 0;
+            case 12: return r < 0;
+            case 13: return r >= 0;
+            case 14: return r <= 0;
+            case 15: return r > 0;
+            }
+        }
+    } else {
+        uint32_t f = cpu->eflags;
         switch (cc) {
-        case 4: return r == 0;
-        case 5: return r != 0;
-        case 8: return r < 0;
-        case 9: return r >= 0;
-        case 12: return r < 0;
-        case 13: return r >= 0;
-        case 14: return r <= 0;
-        case 15: return r > 0;
+        case 2: return f & FL_CF;
+        case 3: return !(f & FL_CF);
+        case 4: return f & FL_ZF;
+        case 5: return !(f & FL_ZF);
         }
     }
     return x86_cond_slow(cpu, cc);
@@ -400,11 +496,25 @@ static inline X86TLBEntry *tlb_entry(X86CPU *cpu, uint32_t lin, int idx)
     return &cpu->tlb[idx][(lin >> 12) & (X86_TLB_SIZE - 1)];
 }
 
+static inline X86TLBCold *x86_tlb_cold(X86CPU *cpu, const X86TLBEntry *e)
+{
+    return &cpu->tlbc[0][0] + (e - &cpu->tlb[0][0]);
+}
+
+/* The TLB entry of `lin` in the current privilege's set is usable for an
+ * access of `size` bytes when its tag equals the page of the access's last
+ * byte: a page-crossing access indexes the entry of its first page, whose
+ * tag can never be the next page. */
+static inline X86TLBEntry *tlb_cur_entry(X86CPU *cpu, uint32_t lin)
+{
+    return &cpu->tlb_cur[(lin >> 12) & (X86_TLB_SIZE - 1)];
+}
+
 /* Host pointer for a read of `size` bytes at `lin`, or NULL. */
 static inline void *tlb_ptr_r(X86CPU *cpu, uint32_t lin, unsigned size)
 {
-    X86TLBEntry *e = tlb_entry(cpu, lin, cpu->mmu_idx);
-    if (likely(e->tag_r == (lin & ~0xfffu) && (lin & 0xfff) <= 0x1000 - size)) {
+    X86TLBEntry *e = tlb_cur_entry(cpu, lin);
+    if (likely(e->tag_r == ((lin + size - 1) & ~0xfffu))) {
         return (void *)(e->addend + lin);
     }
     return NULL;
@@ -412,8 +522,8 @@ static inline void *tlb_ptr_r(X86CPU *cpu, uint32_t lin, unsigned size)
 
 static inline void *tlb_ptr_w(X86CPU *cpu, uint32_t lin, unsigned size)
 {
-    X86TLBEntry *e = tlb_entry(cpu, lin, cpu->mmu_idx);
-    if (likely(e->tag_w == (lin & ~0xfffu) && (lin & 0xfff) <= 0x1000 - size)) {
+    X86TLBEntry *e = tlb_cur_entry(cpu, lin);
+    if (likely(e->tag_w == ((lin + size - 1) & ~0xfffu))) {
         return (void *)(e->addend + lin);
     }
     return NULL;
@@ -421,69 +531,100 @@ static inline void *tlb_ptr_w(X86CPU *cpu, uint32_t lin, unsigned size)
 
 static inline uint32_t lin_ld8(X86CPU *cpu, uint32_t lin)
 {
-    uint8_t *p = tlb_ptr_r(cpu, lin, 1);
-    return p ? *p : x86_ld_slow(cpu, lin, 1, cpu->mmu_idx);
+    X86TLBEntry *e = tlb_cur_entry(cpu, lin);
+    if (likely(e->tag_r == (lin & ~0xfffu))) {
+        return *(uint8_t *)(e->addend + lin);
+    }
+    return x86_ld_slow(cpu, lin, 1, cpu->mmu_idx);
 }
 static inline uint32_t lin_ld16(X86CPU *cpu, uint32_t lin)
 {
-    void *p = tlb_ptr_r(cpu, lin, 2);
-    return p ? ld16u(p) : x86_ld_slow(cpu, lin, 2, cpu->mmu_idx);
+    X86TLBEntry *e = tlb_cur_entry(cpu, lin);
+    if (likely(e->tag_r == ((lin + 1) & ~0xfffu))) {
+        return ld16u((void *)(e->addend + lin));
+    }
+    return x86_ld_slow(cpu, lin, 2, cpu->mmu_idx);
 }
 static inline uint32_t lin_ld32(X86CPU *cpu, uint32_t lin)
 {
-    void *p = tlb_ptr_r(cpu, lin, 4);
-    return p ? ld32u(p) : x86_ld_slow(cpu, lin, 4, cpu->mmu_idx);
+    X86TLBEntry *e = tlb_cur_entry(cpu, lin);
+    if (likely(e->tag_r == ((lin + 3) & ~0xfffu))) {
+        return ld32u((void *)(e->addend + lin));
+    }
+    return x86_ld_slow(cpu, lin, 4, cpu->mmu_idx);
 }
 static inline void lin_st8(X86CPU *cpu, uint32_t lin, uint32_t v)
 {
-    uint8_t *p = tlb_ptr_w(cpu, lin, 1);
-    if (p) {
-        *p = v;
+    X86TLBEntry *e = tlb_cur_entry(cpu, lin);
+    if (likely(e->tag_w == (lin & ~0xfffu))) {
+        *(uint8_t *)(e->addend + lin) = v;
     } else {
         x86_st_slow(cpu, lin, v, 1, cpu->mmu_idx);
     }
 }
 static inline void lin_st16(X86CPU *cpu, uint32_t lin, uint32_t v)
 {
-    void *p = tlb_ptr_w(cpu, lin, 2);
-    if (p) {
-        st16u(p, v);
+    X86TLBEntry *e = tlb_cur_entry(cpu, lin);
+    if (likely(e->tag_w == ((lin + 1) & ~0xfffu))) {
+        st16u((void *)(e->addend + lin), v);
     } else {
         x86_st_slow(cpu, lin, v, 2, cpu->mmu_idx);
     }
 }
 static inline void lin_st32(X86CPU *cpu, uint32_t lin, uint32_t v)
 {
-    void *p = tlb_ptr_w(cpu, lin, 4);
-    if (p) {
-        st32u(p, v);
+    X86TLBEntry *e = tlb_cur_entry(cpu, lin);
+    if (likely(e->tag_w == ((lin + 3) & ~0xfffu))) {
+        st32u((void *)(e->addend + lin), v);
     } else {
         x86_st_slow(cpu, lin, v, 4, cpu->mmu_idx);
     }
 }
 
-/* Segmented addresses: limit and access-right checks, then linear. */
+/* Segmented addresses: limit and access-right checks, then linear.  The
+ * inline test covers every access of up to 4 bytes that lies well inside
+ * the segment; the rest gets the exact check out of line. */
+uint32_t x86_seg_check_slow(X86CPU *cpu, int s, uint32_t ea, unsigned size, bool write);
 static inline uint32_t seg_r(X86CPU *cpu, int s, uint32_t ea, unsigned size)
 {
     X86Seg *sg = &cpu->seg[s];
-    if (unlikely(ea < sg->rlo || (uint64_t)ea + (size - 1) > sg->rhi)) {
-        x86_raise_seg(cpu, s);
+    if (likely(size <= 4 && ea - sg->rlo < sg->rspan4)) {
+        return sg->base + ea;
     }
-    return sg->base + ea;
+    return x86_seg_check_slow(cpu, s, ea, size, false);
 }
 static inline uint32_t seg_w(X86CPU *cpu, int s, uint32_t ea, unsigned size)
 {
     X86Seg *sg = &cpu->seg[s];
-    if (unlikely(ea < sg->wlo || (uint64_t)ea + (size - 1) > sg->whi)) {
-        x86_raise_seg(cpu, s);
+    if (likely(size <= 4 && ea - sg->wlo < sg->wspan4)) {
+        return sg->base + ea;
     }
-    return sg->base + ea;
+    return x86_seg_check_slow(cpu, s, ea, size, true);
 }
 
 static inline uint32_t x86_ea(X86CPU *cpu, const X86Insn *i)
 {
     return (cpu->r[i->base].d + (cpu->r[i->index].d << i->scale) + i->disp) & i->amask;
 }
+
+/* Fast paths that jump to `bail` instead of calling out: a handler built
+ * from them is a leaf that tail-calls its slow twin, so the common case
+ * spills no registers. */
+#define FAST_LIN(cpu, s, ea, lin, W, bail) do {                              \
+        X86Seg *sg_ = &(cpu)->seg[s];                                         \
+        if (unlikely((uint32_t)((ea) - sg_->W##lo) >= sg_->W##span4)) {       \
+            goto bail;                                                        \
+        }                                                                     \
+        (lin) = sg_->base + (ea);                                             \
+    } while (0)
+#define FAST_PTR(cpu, lin, size, p, tag, bail) do {                          \
+        X86TLBEntry *e_ = tlb_cur_entry(cpu, lin);                            \
+        if (unlikely(e_->tag != (((lin) + (size) - 1) & ~0xfffu))) {          \
+            goto bail;                                                        \
+        }                                                                     \
+        (p) = (void *)(e_->addend + (lin));                                   \
+    } while (0)
+#define NOINLINE __attribute__((noinline))
 
 static inline uint32_t ld8(X86CPU *cpu, int s, uint32_t ea) { return lin_ld8(cpu, seg_r(cpu, s, ea, 1)); }
 static inline uint32_t ld16(X86CPU *cpu, int s, uint32_t ea) { return lin_ld16(cpu, seg_r(cpu, s, ea, 2)); }
@@ -527,6 +668,7 @@ void x86_seg_load(X86CPU *cpu, int s, uint16_t sel);        /* MOV/POP Sreg, LDS
 void x86_seg_load_cache(X86CPU *cpu, int s, uint16_t sel, uint32_t base,
                         uint32_t limit, uint16_t attr);
 void x86_seg_update_ranges(X86Seg *sg);
+void x86_seg_update_ranges_only(X86Seg *sg);
 /* Descriptor fetch: 0, or -1 when the selector lies beyond its table. */
 int x86_desc_fetch(X86CPU *cpu, uint16_t sel, uint32_t *lo, uint32_t *hi);
 void x86_desc_set_accessed(X86CPU *cpu, uint16_t sel, uint32_t hi);
@@ -544,6 +686,11 @@ void x86_far_ret(X86CPU *cpu, bool op32, uint16_t extra);
 void x86_iret(X86CPU *cpu, bool op32);
 /* Stack for privilege level `dpl` from the TSS. */
 void x86_tss_stack(X86CPU *cpu, int dpl, uint16_t *ss, uint32_t *esp);
+
+/* x87 (fpu.c). */
+void x86_fpu_init(X86CPU *cpu);     /* FNINIT */
+void x86_fpu_reset(X86CPU *cpu);    /* power-on state */
+uint16_t x86_fpu_fsw(X86CPU *cpu);
 
 /* Control registers (ops-sys.c). */
 void x86_set_cr0(X86CPU *cpu, uint32_t v);
@@ -598,7 +745,19 @@ static inline X86Insn *x86_goto(X86CPU *cpu, uint32_t eip)
     return NULL;
 }
 /* Taken direct branch inside the page: follow the cached chain. */
-X86Insn *x86_goto_chain(X86CPU *cpu, X86Insn *i, uint32_t eip);
+X86Insn *x86_goto_chain_slow(X86CPU *cpu, X86Insn *i, uint32_t eip);
+static inline X86Insn *x86_goto_chain(X86CPU *cpu, X86Insn *i, uint32_t eip)
+{
+    X86Block *b = i->chain;
+    cpu->eip = eip;
+    if (likely(b != NULL && !cpu->exit_request && cpu->budget > 0 &&
+               b->mode == cpu->mode)) {
+        cpu->budget -= b->ninsns;
+        cpu->cur_block = b;
+        return b->insns;
+    }
+    return x86_goto_chain_slow(cpu, i, eip);
+}
 
 /* Handler entry points referenced by the decoder. */
 #include "x86-handlers.h"

@@ -8,7 +8,7 @@
  * the self-modifying-code path).  A watchdog (SIGALRM) fails the test when a
  * run does not come back.
  *
- * VMKEMU_X86_FUZZ_RUNS sets the number of runs (default 600) and
+ * VMKEMU_X86_FUZZ_RUNS sets the number of runs (default 400) and
  * VMKEMU_X86_SEED the seed.
  */
 #include <glib.h>
@@ -183,7 +183,7 @@ static void test_random_code(void)
     X86CPUBus bus = { .as = as };
     X86CPU *cpu = x86_cpu_new(&bus);
     const char *e = getenv("VMKEMU_X86_FUZZ_RUNS");
-    int runs = e ? atoi(e) : 600;
+    int runs = e ? atoi(e) : 400;
     int ends[5][5] = { { 0 } };
     uint64_t total = 0;
 
