@@ -53,7 +53,7 @@ FUZZ_TARGETS := $(patsubst $(SRC)/%.c,%,$(wildcard $(SRC)/tests/fuzz/fuzz-*.c))
 FUZZ_OBJS := $(addprefix fuzz-build/,$(LIB_OBJS))
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -I$(SRC)/include $(DEP_CFLAGS) \
                -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
-               -Wno-unused-command-line-argument
+               -Wno-unused-command-line-argument -Wno-gnu-variable-sized-type-not-at-end
 endif
 
 ALL_OBJS := $(LIB_OBJS) $(VMKEMU_OBJS) $(TEST_HELPER_OBJS) \

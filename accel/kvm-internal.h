@@ -9,6 +9,7 @@
  *   kvm-regs.c     X86Registers <-> kvm_regs / kvm_sregs
  *   kvm-vcpu.c     the vCPU threads: run loop, exits, kick/pause/resume,
  *                  the halted-with-interrupts-off watchdog
+ *   kvm-state.c    suspend/resume: the state KVM holds, as vmstate sections
  */
 #ifndef VMKEMU_ACCEL_KVM_INTERNAL_H
 #define VMKEMU_ACCEL_KVM_INTERNAL_H
@@ -115,6 +116,10 @@ void kvm_vcpu_kick(KvmVcpu *v);
 void kvm_vcpus_pause(KvmState *s);
 void kvm_vcpus_resume(KvmState *s);
 void kvm_kick_signal_init(void);
+
+/* kvm-state.c: AccelOps.save_state / load_state */
+int kvm_save_state(Machine *m, GByteArray *out, GError **errp);
+int kvm_load_state(Machine *m, VMStateStream *in, GError **errp);
 
 /* kvm.c */
 const char *kvm_exit_reason_name(uint32_t reason);

@@ -411,8 +411,23 @@ static bool vcpu_wait_runnable(KvmVcpu *v)
     KvmState *s = v->s;
     bool run = false;
 
+    bool synced = false;
+
     g_mutex_lock(&s->lock);
     while (!s->quit) {
+        if (s->paused && !synced) {
+            /* An I/O or MMIO exit is finished by the kernel only on the next
+             * KVM_RUN (it writes an IN's data, steps past the instruction).
+             * Let it finish now, with immediate_exit so no guest code runs,
+             * or a reset's new registers would receive that completion. */
+            g_mutex_unlock(&s->lock);
+            __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+            ioctl(v->fd, KVM_RUN, 0);
+            __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+            synced = true;
+            g_mutex_lock(&s->lock);
+            continue;
+        }
         if (s->paused) {
             v->parked = true;
             s->nparked++;

@@ -688,4 +688,6 @@ const AccelOps accel_kvm_ops = {
     .resume = kvm_resume,
     .destroy = kvm_destroy,
     .set_gsi = kvm_set_gsi,
+    .save_state = kvm_save_state,
+    .load_state = kvm_load_state,
 };

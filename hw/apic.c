@@ -54,6 +54,7 @@
 #include <glib.h>
 #include "hw/apic.h"
 #include "log.h"
+#include "vmstate.h"
 
 typedef struct ApicWindow {
     ApicBus *bus;
@@ -1141,6 +1142,76 @@ LocalApic *apic_new(ApicBus *bus, int index, IrqLine *intr_out)
     apic_reset(s);
     return s;
 }
+
+/* --- suspend/resume --------------------------------------------------------- */
+
+/* The APIC page follows IA32_APIC_BASE: give it up before the saved value
+ * is stored, take it again after. */
+static void apic_pre_load(void *opaque)
+{
+    LocalApic *s = opaque;
+    if (apic_hw_enabled(s)) {
+        apic_window_put(s->bus, apic_base_addr(s));
+    }
+    s->base_msr &= ~APIC_BASE_ENABLE;
+}
+
+static int apic_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    LocalApic *s = opaque;
+    const int64_t far = INT64_C(1) << 62;
+    uint64_t msr = s->base_msr;
+
+    if (s->timer_load_ns <= -far || s->timer_load_ns >= far ||
+        s->tsc_deadline_ns < -1 || s->tsc_deadline_ns >= far) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL, "timer out of range");
+        return -1;
+    }
+    s->base_msr = msr & ~APIC_BASE_ENABLE;
+    apic_set_mapping(s, msr);
+    if ((msr & APIC_BASE_ENABLE) && !apic_hw_enabled(s)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "cannot map the APIC page at 0x%" PRIx64, (uint64_t)(msr & APIC_BASE_ADDR_MASK));
+        return -1;
+    }
+    s->events &= APIC_EVENT_NMI | APIC_EVENT_INIT | APIC_EVENT_SIPI;
+    apic_update_intr(s);
+    return 0;
+}
+
+const VMStateDescription apic_vmstate = {
+    .name = "apic",
+    .version = 1,
+    .pre_load = apic_pre_load,
+    .post_load = apic_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT64(LocalApic, base_msr),
+        VMSTATE_UINT8(LocalApic, id),
+        VMSTATE_UINT8(LocalApic, tpr),
+        VMSTATE_UINT8(LocalApic, ldr),
+        VMSTATE_UINT8(LocalApic, dfr_model),
+        VMSTATE_UINT32(LocalApic, svr),
+        VMSTATE_UINT32(LocalApic, esr),
+        VMSTATE_UINT32(LocalApic, esr_pending),
+        VMSTATE_UINT32(LocalApic, icr_lo),
+        VMSTATE_UINT32(LocalApic, icr_hi),
+        VMSTATE_UINT32_ARRAY(LocalApic, lvt, APIC_NUM_LVT),
+        VMSTATE_UINT32_ARRAY(LocalApic, irr, 8),
+        VMSTATE_UINT32_ARRAY(LocalApic, isr, 8),
+        VMSTATE_UINT32_ARRAY(LocalApic, tmr, 8),
+        VMSTATE_UINT32(LocalApic, timer_initial),
+        VMSTATE_UINT32(LocalApic, timer_dcr),
+        VMSTATE_INT64(LocalApic, timer_load_ns),
+        VMSTATE_UINT64(LocalApic, tsc_deadline),
+        VMSTATE_INT64(LocalApic, tsc_deadline_ns),
+        VMSTATE_BOOL_ARRAY(LocalApic, lint_level, 2),
+        VMSTATE_BOOL(LocalApic, extint_pending),
+        VMSTATE_UINT8(LocalApic, sipi_vector),
+        VMSTATE_UINT32(LocalApic, events),
+        VMSTATE_VTIMER(LocalApic, timer),
+        VMSTATE_END
+    },
+};
 
 void apic_bus_reset(ApicBus *bus)
 {

@@ -28,6 +28,7 @@
  */
 #include <glib.h>
 #include "hw/ioapic.h"
+#include "vmstate.h"
 
 #define RTE_LOW_WRITABLE  (0xffu | 0x700u | (1u << 11) | IOAPIC_RTE_POLARITY_LOW | \
                            IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED)
@@ -207,6 +208,21 @@ void ioapic_reset(IOApic *s)
         s->redir[i] = IOAPIC_RTE_MASKED;
     }
 }
+
+/* Interrupts already went out when the pins changed; the remote IRR bits
+ * in the entries say which await their EOI. */
+const VMStateDescription ioapic_vmstate = {
+    .name = "ioapic",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8(IOApic, regsel),
+        VMSTATE_UINT8(IOApic, id),
+        VMSTATE_UINT8(IOApic, arb_id),
+        VMSTATE_UINT32(IOApic, pin_level),
+        VMSTATE_UINT64_ARRAY(IOApic, redir, IOAPIC_NUM_PINS),
+        VMSTATE_END
+    },
+};
 
 IOApic *ioapic_new(AddressSpace *as, uint64_t base, ApicBus *bus)
 {

@@ -166,6 +166,11 @@ int pc_irqchip_init(Machine *m, GError **errp)
                     (unsigned long long)IOAPIC_DEFAULT_BASE);
         return -EEXIST;
     }
+    /* The PCI inputs are active low: idle means high.  Start them from the
+     * lines' levels (deasserted unless a device already drives them). */
+    for (int n = 16; n < PC_NUM_GSI; n++) {
+        ioapic_set_pin(pc->ioapic, n, !(m->gsi[n] && m->gsi[n]->level));
+    }
     machine_add_reset_hook(m, pc_ioapic_reset, pc->ioapic);
     return 0;
 }

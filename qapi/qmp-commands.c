@@ -10,6 +10,7 @@
 #include "hw/pc.h"
 #include "keycodes.h"
 #include "qmp-commands.h"
+#include "suspend.h"
 
 static JsonNode *object_node(JsonObject *o)
 {
@@ -166,6 +167,25 @@ JsonNode *qmp_cmd_query_cpus_fast(JsonObject *args, GError **errp)
         json_array_add_object_element(a, o);
     }
     return array_node(a);
+}
+
+JsonNode *qmp_cmd_vmkemu_suspend(JsonObject *args, GError **errp)
+{
+    Machine *m = need_machine(errp);
+    GError *err = NULL;
+    char *file = NULL;
+    if (!m) {
+        return NULL;
+    }
+    if (machine_suspend(m, &file, &err) < 0) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_GENERIC, "%s", err->message);
+        g_error_free(err);
+        return NULL;
+    }
+    JsonObject *o = json_object_new();
+    json_object_set_string_member(o, "file", file);
+    g_free(file);
+    return object_node(o);
 }
 
 JsonNode *qmp_cmd_query_name(JsonObject *args, GError **errp)

@@ -24,5 +24,6 @@ const QmpCommand qmp_commands[] = {
     { "send-key", (const QmpArg[]){ { "keys", QMP_ANY }, { "hold-time", QMP_INT, true },
                                     { NULL } },
       qmp_cmd_send_key },
+    { "vmkemu-suspend", no_args, qmp_cmd_vmkemu_suspend },
     { NULL }
 };

@@ -79,7 +79,7 @@ uint32_t x86_flags_compute(X86CPU *cpu)
     case CCK_LOGIC:
         return szp(res, sz);
     case CCK_INC:
-        f = szp(res, sz) | (b & FL_CF);
+        f = szp(res, sz) | x86_flags_cf(cpu);
         if ((res & 0xf) == 0) {
             f |= FL_AF;
         }
@@ -88,7 +88,7 @@ uint32_t x86_flags_compute(X86CPU *cpu)
         }
         return f;
     case CCK_DEC:
-        f = szp(res, sz) | (b & FL_CF);
+        f = szp(res, sz) | x86_flags_cf(cpu);
         if ((res & 0xf) == 0xf) {
             f |= FL_AF;
         }
@@ -103,12 +103,10 @@ uint32_t x86_flags_compute(X86CPU *cpu)
     return 0;
 }
 
-uint32_t x86_flags_cf(X86CPU *cpu)
+static uint32_t cf_of(X86CPU *cpu, uint32_t op, uint32_t a0, uint32_t b0, uint32_t res0)
 {
-    uint32_t op = cpu->cc_op;
     int kind = op >> 2, sz = op & 3;
-    uint32_t m = size_mask[sz], a = cpu->cc_a & m, b = cpu->cc_b & m;
-    uint32_t res = cpu->cc_res & m, cin;
+    uint32_t m = size_mask[sz], a = a0 & m, b = b0 & m, res = res0 & m, cin;
 
     switch (kind) {
     case CCK_ADD:
@@ -117,21 +115,27 @@ uint32_t x86_flags_cf(X86CPU *cpu)
         return a < b;
     case CCK_LOGIC:
         return 0;
-    case CCK_INC:
-    case CCK_DEC:
-        return cpu->cc_b & 1;
     case CCK_SHIFT:
     case CCK_MUL:
-        return cpu->cc_b != 0;
+        return b0 != 0;
     case CCK_ADC:
-        cin = (cpu->cc_res - cpu->cc_a - cpu->cc_b) & m;
+        cin = (res0 - a0 - b0) & m;
         return cin ? res <= a : res < a;
     case CCK_SBB:
-        cin = (cpu->cc_a - cpu->cc_b - cpu->cc_res) & m;
+        cin = (a0 - b0 - res0) & m;
         return cin ? a <= b : a < b;
     default:
         return cpu->eflags & FL_CF;
     }
+}
+
+uint32_t x86_flags_cf(X86CPU *cpu)
+{
+    uint32_t op = cpu->cc_op;
+    if ((op >> 3) == (CCK_INC >> 1)) {
+        return cf_of(cpu, cpu->cc_prev_op, cpu->cc_a, cpu->cc_b, cpu->cc_prev_res);
+    }
+    return cf_of(cpu, op, cpu->cc_a, cpu->cc_b, cpu->cc_res);
 }
 
 bool x86_cond_slow(X86CPU *cpu, int cc)

@@ -115,7 +115,7 @@ static HANDLER(HN(alu_eg_##OPN, r))                                         \
     }                                                                       \
     return i + 1;                                                           \
 }                                                                           \
-static HANDLER(HN(alu_eg_##OPN, m))                                         \
+static NOINLINE HANDLER(HN(alu_eg_##OPN, ms))                               \
 {                                                                           \
     if (OPI == 7) {                                                         \
         FN(alu)(cpu, OPI, GET_E_M(), GETR(i->reg));                         \
@@ -123,6 +123,23 @@ static HANDLER(HN(alu_eg_##OPN, m))                                         \
         RMW_M(FN(alu)(cpu, OPI, v, GETR(i->reg)));                          \
     }                                                                       \
     return i + 1;                                                           \
+}                                                                           \
+static HANDLER(HN(alu_eg_##OPN, m))                                         \
+{                                                                           \
+    uint32_t ea = x86_ea(cpu, i), lin;                                      \
+    void *p;                                                                \
+    if (OPI == 7) {                                                         \
+        FAST_LIN(cpu, i->seg, ea, lin, r, slow);                            \
+        FAST_PTR(cpu, lin, BYTES, p, tag_r, slow);                          \
+        FN(alu)(cpu, OPI, LDP(p), GETR(i->reg));                            \
+    } else {                                                                \
+        FAST_LIN(cpu, i->seg, ea, lin, w, slow);                            \
+        FAST_PTR(cpu, lin, BYTES, p, tag_w, slow);                          \
+        STP(p, FN(alu)(cpu, OPI, LDP(p), GETR(i->reg)));                    \
+    }                                                                       \
+    return i + 1;                                                           \
+slow:                                                                       \
+    return HN(alu_eg_##OPN, ms)(cpu, i);                                    \
 }                                                                           \
 static HANDLER(HN(alu_ge_##OPN, r))                                         \
 {                                                                           \
@@ -132,7 +149,7 @@ static HANDLER(HN(alu_ge_##OPN, r))                                         \
     }                                                                       \
     return i + 1;                                                           \
 }                                                                           \
-static HANDLER(HN(alu_ge_##OPN, m))                                         \
+static NOINLINE HANDLER(HN(alu_ge_##OPN, ms))                               \
 {                                                                           \
     uint32_t m = GET_E_M();                                                 \
     uint32_t r = FN(alu)(cpu, OPI, GETR(i->reg), m);                        \
@@ -140,6 +157,20 @@ static HANDLER(HN(alu_ge_##OPN, m))                                         \
         SETR(i->reg, r);                                                    \
     }                                                                       \
     return i + 1;                                                           \
+}                                                                           \
+static HANDLER(HN(alu_ge_##OPN, m))                                         \
+{                                                                           \
+    uint32_t ea = x86_ea(cpu, i), lin;                                      \
+    void *p;                                                                \
+    FAST_LIN(cpu, i->seg, ea, lin, r, slow);                                \
+    FAST_PTR(cpu, lin, BYTES, p, tag_r, slow);                              \
+    uint32_t r = FN(alu)(cpu, OPI, GETR(i->reg), LDP(p));                   \
+    if (OPI != 7) {                                                         \
+        SETR(i->reg, r);                                                    \
+    }                                                                       \
+    return i + 1;                                                           \
+slow:                                                                       \
+    return HN(alu_ge_##OPN, ms)(cpu, i);                                    \
 }                                                                           \
 static HANDLER(HN(alu_ei_##OPN, r))                                         \
 {                                                                           \
@@ -149,7 +180,7 @@ static HANDLER(HN(alu_ei_##OPN, r))                                         \
     }                                                                       \
     return i + 1;                                                           \
 }                                                                           \
-static HANDLER(HN(alu_ei_##OPN, m))                                         \
+static NOINLINE HANDLER(HN(alu_ei_##OPN, ms))                               \
 {                                                                           \
     if (OPI == 7) {                                                         \
         FN(alu)(cpu, OPI, GET_E_M(), i->imm);                               \
@@ -157,6 +188,23 @@ static HANDLER(HN(alu_ei_##OPN, m))                                         \
         RMW_M(FN(alu)(cpu, OPI, v, i->imm));                                \
     }                                                                       \
     return i + 1;                                                           \
+}                                                                           \
+static HANDLER(HN(alu_ei_##OPN, m))                                         \
+{                                                                           \
+    uint32_t ea = x86_ea(cpu, i), lin;                                      \
+    void *p;                                                                \
+    if (OPI == 7) {                                                         \
+        FAST_LIN(cpu, i->seg, ea, lin, r, slow);                            \
+        FAST_PTR(cpu, lin, BYTES, p, tag_r, slow);                          \
+        FN(alu)(cpu, OPI, LDP(p), i->imm);                                  \
+    } else {                                                                \
+        FAST_LIN(cpu, i->seg, ea, lin, w, slow);                            \
+        FAST_PTR(cpu, lin, BYTES, p, tag_w, slow);                          \
+        STP(p, FN(alu)(cpu, OPI, LDP(p), i->imm));                          \
+    }                                                                       \
+    return i + 1;                                                           \
+slow:                                                                       \
+    return HN(alu_ei_##OPN, ms)(cpu, i);                                    \
 }
 
 DEF_ALU(add, 0)
@@ -182,12 +230,8 @@ static HANDLER(HN(test_ei, m)) { FN(logic_flags)(cpu, GET_E_M() & i->imm); retur
 /* --- INC, DEC, NOT, NEG ---------------------------------------------------- */
 static inline uint32_t FN(incdec)(X86CPU *cpu, uint32_t v, int dec)
 {
-    uint32_t cf = x86_cf(cpu);
     uint32_t r = dec ? v - 1 : v + 1;
-    cpu->cc_a = v;
-    cpu->cc_b = cf;
-    cpu->cc_res = r;
-    cpu->cc_op = CC_OP(dec ? CCK_DEC : CCK_INC, SZ);
+    x86_set_incdec(cpu, r, CC_OP(dec ? CCK_DEC : CCK_INC, SZ));
     return r & MASK;
 }
 static inline uint32_t FN(neg)(X86CPU *cpu, uint32_t v)

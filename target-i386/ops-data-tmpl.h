@@ -46,9 +46,31 @@
 #define FN(b) FN_X(b, BITS)
 
 static HANDLER(HN(mov_eg, r)) { SETR(i->rm, GETR(i->reg)); return i + 1; }
-static HANDLER(HN(mov_eg, m)) { STM(i->seg, x86_ea(cpu, i), GETR(i->reg)); return i + 1; }
+static NOINLINE HANDLER(HN(mov_eg, ms)) { STM(i->seg, x86_ea(cpu, i), GETR(i->reg)); return i + 1; }
+static HANDLER(HN(mov_eg, m))
+{
+    uint32_t ea = x86_ea(cpu, i), lin;
+    void *p;
+    FAST_LIN(cpu, i->seg, ea, lin, w, slow);
+    FAST_PTR(cpu, lin, BYTES, p, tag_w, slow);
+    STP(p, GETR(i->reg));
+    return i + 1;
+slow:
+    return HN(mov_eg, ms)(cpu, i);
+}
 static HANDLER(HN(mov_ge, r)) { SETR(i->reg, GETR(i->rm)); return i + 1; }
-static HANDLER(HN(mov_ge, m)) { SETR(i->reg, LDM(i->seg, x86_ea(cpu, i))); return i + 1; }
+static NOINLINE HANDLER(HN(mov_ge, ms)) { SETR(i->reg, LDM(i->seg, x86_ea(cpu, i))); return i + 1; }
+static HANDLER(HN(mov_ge, m))
+{
+    uint32_t ea = x86_ea(cpu, i), lin;
+    void *p;
+    FAST_LIN(cpu, i->seg, ea, lin, r, slow);
+    FAST_PTR(cpu, lin, BYTES, p, tag_r, slow);
+    SETR(i->reg, LDP(p));
+    return i + 1;
+slow:
+    return HN(mov_ge, ms)(cpu, i);
+}
 static HANDLER(HN(mov_ei, r)) { SETR(i->rm, i->imm); return i + 1; }
 static HANDLER(HN(mov_ei, m)) { STM(i->seg, x86_ea(cpu, i), i->imm); return i + 1; }
 static HANDLER(FN(mov_moffs_load)) { SETR(R_EAX, LDM(i->seg, i->disp)); return i + 1; }

@@ -49,13 +49,35 @@ const X86Handler x86_h_outs[3] = LIST3(outs);
 static HANDLER(movzx8_16_r) { cpu->r[i->reg].w = *reg8p(cpu, i->rm); return i + 1; }
 static HANDLER(movzx8_16_m) { cpu->r[i->reg].w = ld8(cpu, i->seg, x86_ea(cpu, i)); return i + 1; }
 static HANDLER(movzx8_32_r) { cpu->r[i->reg].d = *reg8p(cpu, i->rm); return i + 1; }
-static HANDLER(movzx8_32_m) { cpu->r[i->reg].d = ld8(cpu, i->seg, x86_ea(cpu, i)); return i + 1; }
+static NOINLINE HANDLER(movzx8_32_ms) { cpu->r[i->reg].d = ld8(cpu, i->seg, x86_ea(cpu, i)); return i + 1; }
+static HANDLER(movzx8_32_m)
+{
+    uint32_t ea = x86_ea(cpu, i), lin;
+    void *p;
+    FAST_LIN(cpu, i->seg, ea, lin, r, slow);
+    FAST_PTR(cpu, lin, 1, p, tag_r, slow);
+    cpu->r[i->reg].d = *(uint8_t *)p;
+    return i + 1;
+slow:
+    return movzx8_32_ms(cpu, i);
+}
 static HANDLER(movsx8_16_r) { cpu->r[i->reg].w = (int8_t)*reg8p(cpu, i->rm); return i + 1; }
 static HANDLER(movsx8_16_m) { cpu->r[i->reg].w = (int8_t)ld8(cpu, i->seg, x86_ea(cpu, i)); return i + 1; }
 static HANDLER(movsx8_32_r) { cpu->r[i->reg].d = (int8_t)*reg8p(cpu, i->rm); return i + 1; }
 static HANDLER(movsx8_32_m) { cpu->r[i->reg].d = (int8_t)ld8(cpu, i->seg, x86_ea(cpu, i)); return i + 1; }
 static HANDLER(movzx16_r) { cpu->r[i->reg].d = cpu->r[i->rm].w; return i + 1; }
-static HANDLER(movzx16_m) { cpu->r[i->reg].d = ld16(cpu, i->seg, x86_ea(cpu, i)); return i + 1; }
+static NOINLINE HANDLER(movzx16_ms) { cpu->r[i->reg].d = ld16(cpu, i->seg, x86_ea(cpu, i)); return i + 1; }
+static HANDLER(movzx16_m)
+{
+    uint32_t ea = x86_ea(cpu, i), lin;
+    void *p;
+    FAST_LIN(cpu, i->seg, ea, lin, r, slow);
+    FAST_PTR(cpu, lin, 2, p, tag_r, slow);
+    cpu->r[i->reg].d = ld16u(p);
+    return i + 1;
+slow:
+    return movzx16_ms(cpu, i);
+}
 static HANDLER(movsx16_r) { cpu->r[i->reg].d = (int16_t)cpu->r[i->rm].w; return i + 1; }
 static HANDLER(movsx16_m) { cpu->r[i->reg].d = (int16_t)ld16(cpu, i->seg, x86_ea(cpu, i)); return i + 1; }
 
@@ -110,18 +132,46 @@ uint32_t x86_pop16(X86CPU *cpu)
 }
 
 static HANDLER(push_r16) { x86_push16(cpu, cpu->r[i->reg].w); return i + 1; }
-static HANDLER(push_r32) { x86_push32(cpu, cpu->r[i->reg].d); return i + 1; }
+static NOINLINE HANDLER(push_r32_slow) { x86_push32(cpu, cpu->r[i->reg].d); return i + 1; }
+static HANDLER(push_r32)
+{
+    if (likely(cpu->mode & BM_STACK32)) {
+        uint32_t sp = cpu->r[R_ESP].d - 4, lin;
+        void *p;
+        FAST_LIN(cpu, R_SS, sp, lin, w, slow);
+        FAST_PTR(cpu, lin, 4, p, tag_w, slow);
+        st32u(p, cpu->r[i->reg].d);
+        cpu->r[R_ESP].d = sp;
+        return i + 1;
+    }
+slow:
+    return push_r32_slow(cpu, i);
+}
 static HANDLER(pop_r16)
 {
     uint16_t v = x86_pop16(cpu);
     cpu->r[i->reg].w = v;
     return i + 1;
 }
-static HANDLER(pop_r32)
+static NOINLINE HANDLER(pop_r32_slow)
 {
     uint32_t v = x86_pop32(cpu);
     cpu->r[i->reg].d = v;
     return i + 1;
+}
+static HANDLER(pop_r32)
+{
+    if (likely(cpu->mode & BM_STACK32)) {
+        uint32_t sp = cpu->r[R_ESP].d, lin;
+        void *p;
+        FAST_LIN(cpu, R_SS, sp, lin, r, slow);
+        FAST_PTR(cpu, lin, 4, p, tag_r, slow);
+        cpu->r[R_ESP].d = sp + 4;
+        cpu->r[i->reg].d = ld32u(p);
+        return i + 1;
+    }
+slow:
+    return pop_r32_slow(cpu, i);
 }
 static HANDLER(push_i16) { x86_push16(cpu, i->imm); return i + 1; }
 static HANDLER(push_i32) { x86_push32(cpu, i->imm); return i + 1; }

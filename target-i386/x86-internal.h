@@ -251,6 +251,9 @@ struct X86CPU {
     uint32_t eip;
     uint32_t eflags;            /* arithmetic bits valid when cc_op == CC_EFLAGS */
     uint32_t cc_op, cc_res, cc_a, cc_b;
+    /* INC/DEC keep CF: the operation before them stays in cc_a/cc_b with
+     * its kind and result saved here. */
+    uint32_t cc_prev_op, cc_prev_res;
     X86Seg seg[8];
     uint8_t cpl;
     uint8_t mmu_idx;            /* TLB set: 1 when CPL == 3 */
@@ -303,8 +306,9 @@ struct X86CPU {
 
 /* ------------------------------------------------------------------------
  * Lazy flags (flags.c).  cc_op = kind * 4 + size (0: 8, 1: 16, 2: 32 bits);
- * cc_a and cc_b are the operands and cc_res the result.  For INC/DEC cc_b
- * holds the preserved CF; for shifts and MUL cc_b holds CF and cc_a OF.
+ * cc_a and cc_b are the operands and cc_res the result.  INC/DEC write only
+ * cc_res: their CF is the CF of cc_prev_op over (cc_a, cc_b, cc_prev_res).
+ * For shifts and MUL cc_b holds CF and cc_a OF.
  */
 enum {
     CCK_EFLAGS, CCK_ADD, CCK_ADC, CCK_SUB, CCK_SBB, CCK_LOGIC, CCK_INC,
@@ -341,32 +345,35 @@ static inline uint32_t cc_size_mask(uint32_t op)
  * that need it, INC/DEC/ADC/SBB/RCL/RCR, free of stack frames). */
 static inline uint32_t x86_cf(X86CPU *cpu)
 {
-    uint32_t op = cpu->cc_op, m = cc_size_mask(op), a, r, cin;
+    uint32_t op = cpu->cc_op, m;
     switch (op >> 2) {
     case CCK_ADD:
+        m = cc_size_mask(op);
         return (cpu->cc_res & m) < (cpu->cc_a & m);
     case CCK_SUB:
+        m = cc_size_mask(op);
         return (cpu->cc_a & m) < (cpu->cc_b & m);
-    case CCK_INC:
-    case CCK_DEC:
-        return cpu->cc_b & 1;
+    case CCK_LOGIC:
+        return 0;
     case CCK_SHIFT:
     case CCK_MUL:
         return cpu->cc_b != 0;
-    case CCK_ADC:
-        a = cpu->cc_a & m;
-        r = cpu->cc_res & m;
-        cin = (cpu->cc_res - cpu->cc_a - cpu->cc_b) & m;
-        return cin ? r <= a : r < a;
-    case CCK_SBB:
-        a = cpu->cc_a & m;
-        r = cpu->cc_b & m;
-        cin = (cpu->cc_a - cpu->cc_b - cpu->cc_res) & m;
-        return cin ? a <= r : a < r;
     case CCK_EFLAGS:
         return cpu->eflags & FL_CF;
     }
-    return 0;       /* LOGIC */
+    return x86_flags_cf(cpu);   /* ADC, SBB, INC, DEC */
+}
+
+/* INC/DEC: result only; the CF-defining operation is kept. */
+static inline void x86_set_incdec(X86CPU *cpu, uint32_t res, uint32_t op)
+{
+    uint32_t prev = cpu->cc_op;
+    if ((prev >> 3) != (CCK_INC >> 1)) {        /* not INC or DEC */
+        cpu->cc_prev_op = prev;
+        cpu->cc_prev_res = cpu->cc_res;
+    }
+    cpu->cc_res = res;
+    cpu->cc_op = op;
 }
 
 /* Condition codes 0-15 in Jcc order (O, NO, B, AE, E, NE, BE, A, S, NS, P,
@@ -602,6 +609,25 @@ static inline uint32_t x86_ea(X86CPU *cpu, const X86Insn *i)
 {
     return (cpu->r[i->base].d + (cpu->r[i->index].d << i->scale) + i->disp) & i->amask;
 }
+
+/* Fast paths that jump to `bail` instead of calling out: a handler built
+ * from them is a leaf that tail-calls its slow twin, so the common case
+ * spills no registers. */
+#define FAST_LIN(cpu, s, ea, lin, W, bail) do {                              \
+        X86Seg *sg_ = &(cpu)->seg[s];                                         \
+        if (unlikely((uint32_t)((ea) - sg_->W##lo) >= sg_->W##span4)) {       \
+            goto bail;                                                        \
+        }                                                                     \
+        (lin) = sg_->base + (ea);                                             \
+    } while (0)
+#define FAST_PTR(cpu, lin, size, p, tag, bail) do {                          \
+        X86TLBEntry *e_ = tlb_cur_entry(cpu, lin);                            \
+        if (unlikely(e_->tag != (((lin) + (size) - 1) & ~0xfffu))) {          \
+            goto bail;                                                        \
+        }                                                                     \
+        (p) = (void *)(e_->addend + (lin));                                   \
+    } while (0)
+#define NOINLINE __attribute__((noinline))
 
 static inline uint32_t ld8(X86CPU *cpu, int s, uint32_t ea) { return lin_ld8(cpu, seg_r(cpu, s, ea, 1)); }
 static inline uint32_t ld16(X86CPU *cpu, int s, uint32_t ea) { return lin_ld16(cpu, seg_r(cpu, s, ea, 2)); }

@@ -303,6 +303,9 @@ bool apic_sw_enabled(const LocalApic *s);
 uint32_t apic_reg_read(LocalApic *s, uint32_t reg);
 void apic_reg_write(LocalApic *s, uint32_t reg, uint32_t value);
 
+/* One local APIC's state for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription apic_vmstate;
+
 /* --- the PC's wiring (hw/pc-irqchip.c) ----------------------------------- */
 LocalApic *pc_cpu_apic(Machine *m, int cpu);
 const volatile bool *pc_cpu_intr_line(Machine *m, int cpu);

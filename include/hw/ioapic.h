@@ -65,4 +65,7 @@ void ioapic_eoi(IOApic *s, uint8_t vector);
 uint32_t ioapic_reg_read(IOApic *s, uint8_t reg);
 void ioapic_reg_write(IOApic *s, uint8_t reg, uint32_t value);
 
+/* The IOAPIC's state for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription ioapic_vmstate;
+
 #endif

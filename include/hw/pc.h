@@ -13,6 +13,7 @@
 #define PC_PCI_HOLE_START   0xc0000000ULL   /* RAM above this moves to 4 GiB */
 #define PC_4G               0x100000000ULL
 #define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
+#define PC_PCI_MEM_END      0xfebfffffULL   /* last byte of the PCI memory window */
 
 typedef struct DebugPorts DebugPorts;
 typedef struct PCSerial PCSerial;
@@ -22,6 +23,9 @@ typedef struct Port92 Port92;
 typedef struct AcpiPm AcpiPm;           /* hw/acpi-pm.c */
 typedef struct FwCfg FwCfg;             /* hw/fw-cfg.c */
 typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
+typedef struct PciBus PciBus;           /* hw/core/pci.c */
+typedef struct I440fx I440fx;           /* hw/i440fx.c */
+typedef struct Piix3 Piix3;             /* hw/piix3.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
@@ -40,6 +44,9 @@ struct PCDevices {
     AcpiPm *acpi_pm;            /* 0x600-0x60b, SCI on GSI 9 */
     FwCfg *fw_cfg;              /* 0x510-0x511, 0x514-0x51b */
     PCFirmware *firmware;       /* e820 map, ACPI tables, -kernel files */
+    PciBus *pci_bus;            /* bus 0: 0xcf8, 0xcfc-0xcff (docs/pci.md) */
+    I440fx *i440fx;             /* host bridge, 00:00.0 */
+    Piix3 *piix3;               /* ISA bridge, PIRQ router, 0xcf9; 00:01.0 */
     /* Devices add their state pointers here. */
 };
 
@@ -90,5 +97,7 @@ int pc_kernel_load(Machine *m, GError **errp);
 /* hw/debug-ports.c */
 DebugPorts *debug_ports_new(Machine *m);
 void debug_ports_free(DebugPorts *d);
+/* The POST code for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription debug_ports_vmstate;
 
 #endif

@@ -21,7 +21,8 @@ if not usable:
 for accel in usable:
     tmp = tempfile.mkdtemp()
     sock = os.path.join(tmp, "qmp.sock")
-    vm = subprocess.Popen([vmkemu, "-accel", accel, "-m", "16", "-name", "qmp-test",
+    logf = os.path.join(tmp, "vm.log")
+    vm = subprocess.Popen([vmkemu, "-accel", accel, "-m", "16", "-name", "qmp-test", "-D", logf,
                            "-bios", os.path.join(guests, "idle.bin"),
                            "-qmp", "unix:%s,server,nowait" % sock],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -41,6 +42,10 @@ for accel in usable:
 
     try:
         q = Qmp(sock)
+        # Let the guest boot first: this test is about the monitor.  (A
+        # reset a few milliseconds into the first boot can leave this
+        # host's software KVM without a second boot: see docs/kvm.md.)
+        banners(1)
         g = q.greeting
         tap.ok("QMP" in g and g["QMP"]["capabilities"] == [] and
                "qemu" in g["QMP"]["version"], "%s: greeting" % accel)
@@ -92,9 +97,11 @@ for accel in usable:
                "%s: cont and RESUME" % accel)
         tap.ok(q.cmd("system_reset") == {"return": {}}, "%s: system_reset" % accel)
         ev = q.event("RESET")
-        tap.ok(ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"} and
-               "seconds" in ev["timestamp"] and banners(2), "%s: RESET event with reason, "
-               "the guest boots again" % accel)
+        if not tap.ok(ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"} and
+                      "seconds" in ev["timestamp"] and banners(2), "%s: RESET event with reason, "
+                      "the guest boots again" % accel):
+            print("# guest output: %r" % out_lines)
+            print("# log: %r" % open(logf).read()[-2000:])
         tap.ok(q.cmd("system_powerdown") == {"return": {}} and
                q.event("POWERDOWN")["event"] == "POWERDOWN", "%s: POWERDOWN event" % accel)
         # Garbage from a third client does not disturb the VM.
