@@ -17,8 +17,10 @@
  *    and the destination is not written.
  *  - MMX, including the MMX-register forms that SSE/SSE2 added (PAVGB mm,
  *    PMULUDQ mm, PSHUFW, MOVNTQ, ...): #UD if CR0.EM=1, #NM if CR0.TS=1,
- *    #MF if an unmasked x87 exception is pending; then the x87-to-MMX
- *    transition (TOP = 0, all registers tagged valid).  The vol. 3 list of
+ *    #MF if an unmasked x87 exception is pending and CR0.NE=1; once the
+ *    memory operand has been accessed without a fault, the x87-to-MMX
+ *    transition (TOP = 0, all registers tagged valid; EMMS: all empty),
+ *    even when a SIMD exception follows.  The vol. 3 list of
  *    instructions exempt from CR4.OSFXSR names only PSHUFW and MOVNTQ among
  *    these; this CPU follows the instruction pages' MMX exception class for
  *    all of them, like the processors that introduced them as MMX
