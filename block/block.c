@@ -184,6 +184,14 @@ int blk_node_start_writeback(BlockNode *bs, uint64_t off, uint64_t len)
     return bs->drv->start_writeback(bs, off, len);
 }
 
+int blk_node_prefetch(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    if (!bs->drv->prefetch || len == 0 || off + len < off) {
+        return 0;
+    }
+    return bs->drv->prefetch(bs, off, len);
+}
+
 int blk_node_lock(BlockNode *bs, uint64_t byte, int how)
 {
     if (!bs->drv->lock) {

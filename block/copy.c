@@ -12,24 +12,42 @@
  * durable at the end finds little left to do; what is durable, and in
  * which order, is still decided by the flushes alone.
  *
- * Reference: Linux lseek(2) SEEK_DATA/SEEK_HOLE and sync_file_range(2),
- * through the drivers' block_status and start_writeback.
+ * The reader also plans the runs ahead of its reads and asks the source
+ * to start reading their data (blk_node_prefetch), so that a cold cache
+ * or a slow disk is read with more than one request in flight.
+ *
+ * Reference: Linux lseek(2) SEEK_DATA/SEEK_HOLE, posix_fadvise(2)
+ * POSIX_FADV_WILLNEED and sync_file_range(2), through the drivers'
+ * block_status, prefetch and start_writeback.
  */
 #include <errno.h>
 #include <string.h>
 #include "block-int.h"
 
 #define READER_BUFFERS 4
+/* Readahead asked of the source ahead of the reads: this much data, in
+ * hints of at least a quarter of it, over at most READER_RUNS runs. */
+#define PREFETCH_AHEAD ((uint64_t)16 << 20)
+#define READER_RUNS 64
+
+typedef struct ReaderRun {
+    uint64_t start, end;
+    bool zero;
+} ReaderRun;
 
 struct BlkReader {
     BlockNode *src;
-    uint64_t pos, end;         /* reader thread: next offset to deliver */
+    uint64_t end;
     size_t chunk;
     uint64_t align;
     bool all_data;             /* no status: every byte is read */
-    /* Status run being delivered (reader side). */
-    uint64_t run_end;
-    bool run_zero;
+    /* Reader side (its thread when threaded). */
+    uint64_t pos;              /* next offset to deliver */
+    GQueue runs;               /* ReaderRun *: planned, from pos on */
+    uint64_t plan_pos;         /* status known up to here */
+    int plan_err;              /* status failed at plan_pos */
+    uint64_t hint_pos;         /* readahead asked up to here */
+    uint64_t ahead;            /* data bytes asked and not yet read */
     GThread *thread;
     GAsyncQueue *full;         /* BlkChunk *, in disk order; ends with eof */
     GAsyncQueue *free;         /* uint8_t * buffers */
@@ -39,8 +57,89 @@ struct BlkReader {
     BlkChunk sync_chunk;       /* unthreaded mode */
 };
 
-/* Next piece of the source, on the reader side: status as needed, then a
- * zero run (no buffer) or up to one chunk of data read into buf. */
+/* Status of the next run at plan_pos, widened to whole aligned blocks: a
+ * zero run that does not cover one is read with its neighbours. */
+static void reader_plan_one(BlkReader *r)
+{
+    ReaderRun *run = g_new(ReaderRun, 1);
+    run->start = r->plan_pos;
+    if (r->all_data) {
+        run->zero = false;
+        run->end = r->end;
+    } else {
+        uint64_t pnum;
+        int st = blk_node_block_status(r->src, run->start,
+                                       r->end - run->start, &pnum);
+        if (st < 0) {
+            r->plan_err = st;
+            g_free(run);
+            return;
+        }
+        uint64_t e = run->start + MIN(MAX(pnum, 1), r->end - run->start);
+        if (st & BLK_STATUS_ZERO) {
+            uint64_t z = e == r->end ? e : e / r->align * r->align;
+            run->zero = z > run->start;
+            run->end = run->zero ? z : MIN(r->end, (run->start / r->align + 1) *
+                                                   r->align);
+        } else {
+            run->zero = false;
+            run->end = MIN(r->end, round_up64(e, r->align));
+        }
+    }
+    /* Neighbouring data runs are one run. */
+    ReaderRun *last = g_queue_peek_tail(&r->runs);
+    r->plan_pos = run->end;
+    if (last && last->zero == run->zero && last->end == run->start) {
+        last->end = run->end;
+        g_free(run);
+    } else {
+        g_queue_push_tail(&r->runs, run);
+    }
+}
+
+static bool reader_can_plan(BlkReader *r)
+{
+    return r->plan_pos < r->end && !r->plan_err &&
+           g_queue_get_length(&r->runs) < READER_RUNS;
+}
+
+/* Plan runs ahead of pos and ask the source to read about PREFETCH_AHEAD
+ * bytes of their data ahead of us (a cold cache, a slow disk). */
+static void reader_look_ahead(BlkReader *r)
+{
+    if (g_queue_is_empty(&r->runs) && reader_can_plan(r)) {
+        reader_plan_one(r);
+    }
+    r->hint_pos = MAX(r->hint_pos, r->pos);
+    while (r->ahead < PREFETCH_AHEAD) {
+        ReaderRun *run = NULL;
+        for (GList *l = r->runs.head; l; l = l->next) {
+            ReaderRun *x = l->data;
+            if (!x->zero && x->end > r->hint_pos) {
+                run = x;
+                break;
+            }
+        }
+        if (!run) {
+            if (!reader_can_plan(r)) {
+                break;
+            }
+            reader_plan_one(r);
+            continue;
+        }
+        uint64_t from = MAX(run->start, r->hint_pos);
+        uint64_t n = MIN(run->end - from, PREFETCH_AHEAD - r->ahead);
+        if (n < MIN(PREFETCH_AHEAD / 4, run->end - from)) {
+            break;
+        }
+        blk_node_prefetch(r->src, from, n);
+        r->hint_pos = from + n;
+        r->ahead += n;
+    }
+}
+
+/* Next piece of the source, on the reader side: a zero run (no buffer)
+ * or up to one chunk of data read into buf. */
 static void reader_step(BlkReader *r, BlkChunk *c, uint8_t *buf)
 {
     memset(c, 0, sizeof(*c));
@@ -49,47 +148,36 @@ static void reader_step(BlkReader *r, BlkChunk *c, uint8_t *buf)
         c->eof = true;
         return;
     }
-    if (r->pos >= r->run_end && r->all_data) {
-        r->run_zero = false;
-        r->run_end = r->end;
-    } else if (r->pos >= r->run_end) {
-        uint64_t pnum;
-        int st = blk_node_block_status(r->src, r->pos, r->end - r->pos,
-                                       &pnum);
-        if (st < 0) {
-            c->err = st;
-            return;
-        }
-        pnum = MAX(pnum, 1);
-        uint64_t e = r->pos + MIN(pnum, r->end - r->pos);
-        if (st & BLK_STATUS_ZERO) {
-            /* Whole aligned blocks only: a zero run that does not cover
-             * one is read with its neighbours. */
-            uint64_t z = e == r->end ? e : e / r->align * r->align;
-            if (z > r->pos) {
-                r->run_zero = true;
-                r->run_end = z;
-            } else {
-                r->run_zero = false;
-                r->run_end = MIN(r->end, (r->pos / r->align + 1) * r->align);
-            }
-        } else {
-            r->run_zero = false;
-            r->run_end = MIN(r->end, round_up64(e, r->align));
-        }
-    }
-    if (r->run_zero) {
-        c->zero = true;
-        c->len = r->run_end - r->pos;
-        r->pos = r->run_end;
+    reader_look_ahead(r);
+    ReaderRun *run = g_queue_peek_head(&r->runs);
+    if (!run) {
+        c->err = r->plan_err ? r->plan_err : -EIO;
         return;
     }
-    /* Data: up to the next chunk boundary, so reads stay aligned. */
-    uint64_t stop = MIN(r->run_end, (r->pos / r->chunk + 1) * r->chunk);
-    c->len = stop - r->pos;
-    c->buf = buf;
-    c->err = blk_node_pread(r->src, r->pos, buf, (size_t)c->len);
-    r->pos = stop;
+    if (run->zero) {
+        c->zero = true;
+        c->len = run->end - r->pos;
+    } else {
+        /* Up to the next chunk boundary, so reads stay aligned. */
+        uint64_t stop = MIN(run->end, (r->pos / r->chunk + 1) * r->chunk);
+        if (r->hint_pos > r->pos) {
+            r->ahead -= MIN(r->ahead, MIN(stop, r->hint_pos) - r->pos);
+        }
+        c->len = stop - r->pos;
+        c->buf = buf;
+        c->err = blk_node_pread(r->src, r->pos, buf, (size_t)c->len);
+    }
+    r->pos += c->len;
+    if (r->pos >= run->end) {
+        g_free(g_queue_pop_head(&r->runs));
+    }
+}
+
+/* Might the next piece be data (and need a buffer)? */
+static bool reader_next_is_data(BlkReader *r)
+{
+    ReaderRun *run = g_queue_peek_head(&r->runs);
+    return r->pos < r->end && (!run || !run->zero);
 }
 
 static gpointer reader_thread(gpointer opaque)
@@ -103,7 +191,7 @@ static gpointer reader_thread(gpointer opaque)
             c->eof = true;
         } else {
             /* A buffer only when the next piece may be data. */
-            if (r->pos < r->end && (r->pos >= r->run_end || !r->run_zero)) {
+            if (reader_next_is_data(r)) {
                 buf = g_async_queue_pop(r->free);
             }
             reader_step(r, c, buf);
@@ -126,7 +214,8 @@ BlkReader *blk_reader_new(BlockNode *src, uint64_t start, uint64_t end,
     BlkReader *r = g_new0(BlkReader, 1);
     r->src = src;
     r->all_data = flags & BLK_READER_ALL_DATA;
-    r->pos = r->run_end = start;
+    r->pos = r->plan_pos = r->hint_pos = start;
+    g_queue_init(&r->runs);
     r->end = end;
     r->align = MAX(align, 1);
     r->chunk = (size_t)MAX(round_up64(chunk, r->align), r->align);
@@ -199,6 +288,7 @@ void blk_reader_free(BlkReader *r)
     for (int i = 0; i < READER_BUFFERS; i++) {
         g_free(r->bufs[i]);
     }
+    g_queue_clear_full(&r->runs, g_free);
     g_free(r);
 }
 
@@ -292,6 +382,7 @@ int blk_node_copy(BlockNode *src, BlockNode *dst, bool skip_zero,
             r = c->err;
             g_set_error(errp, BLK_ERROR, -r, "%s: read at %" PRIu64 ": %s",
                         src->filename, c->off, g_strerror(-r));
+            blk_reader_release(rd, c);
             break;
         }
         if (!c->zero) {

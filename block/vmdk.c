@@ -401,6 +401,34 @@ static int sparse_read(VmdkExtent *e, uint64_t off, uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Readahead for the stored grains of [off, off+len), a request per run of
+ * grains that lie one after another in the file. */
+static int sparse_prefetch(VmdkExtent *e, uint64_t off, uint64_t len)
+{
+    if (e->compressed) {
+        return 0;
+    }
+    uint64_t run_at = 0, run_len = 0;
+    uint64_t g = off / e->grain, last = (off + len - 1) / e->grain;
+    for (; g <= last + 1; g++) {
+        int64_t sec = g <= last ? grain_sector(e, g) : 0;
+        if (sec < 0) {
+            return (int)sec;
+        }
+        uint64_t at = (uint64_t)sec * SECTOR;
+        if (sec > 0 && run_len > 0 && at == run_at + run_len) {
+            run_len += e->grain;
+            continue;
+        }
+        if (run_len > 0) {
+            blk_node_prefetch(e->file, run_at, run_len);
+        }
+        run_at = at;
+        run_len = sec > 0 ? e->grain : 0;
+    }
+    return 0;
+}
+
 static int write_entry(BlockNode *f, uint64_t sector, uint32_t index,
                        uint32_t value)
 {
@@ -510,7 +538,7 @@ static int sparse_write(VmdkExtent *e, uint64_t off, const uint8_t *buf,
  * The driver over a list of extents
  * ------------------------------------------------------------------------ */
 
-typedef enum { OP_READ, OP_WRITE, OP_STATUS } VmdkOp;
+typedef enum { OP_READ, OP_WRITE, OP_STATUS, OP_PREFETCH } VmdkOp;
 
 static int vmdk_io(BlockNode *bs, VmdkOp op, uint64_t off, uint8_t *buf,
                    size_t len, uint64_t *pnum)
@@ -557,6 +585,19 @@ static int vmdk_io(BlockNode *bs, VmdkOp op, uint64_t off, uint8_t *buf,
             *pnum = run;
             return sec == 0 ? BLK_STATUS_ZERO
                             : BLK_STATUS_DATA | BLK_STATUS_ALLOCATED;
+        }
+        if (op == OP_PREFETCH) {
+            if (e->kind == EXT_FLAT) {
+                blk_node_prefetch(e->file, e->file_offset + eoff, n);
+            } else if (e->kind != EXT_ZERO) {
+                r = sparse_prefetch(e, eoff, n);
+            }
+            if (r < 0) {
+                return r;
+            }
+            off += n;
+            len -= n;
+            continue;
         }
         if (op == OP_WRITE && !e->writable) {
             return -EROFS;
@@ -607,6 +648,16 @@ static int vmdk_block_status(BlockNode *bs, uint64_t off, uint64_t len,
     return vmdk_io(bs, OP_STATUS, off, NULL, (size_t)len, pnum);
 }
 
+static int vmdk_prefetch(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    VmdkState *s = bs->opaque;
+    if (off >= s->size) {
+        return 0;
+    }
+    len = MIN(len, s->size - off);
+    return vmdk_io(bs, OP_PREFETCH, off, NULL, (size_t)len, NULL);
+}
+
 static int vmdk_flush(BlockNode *bs)
 {
     VmdkState *s = bs->opaque;
@@ -648,6 +699,7 @@ const BlockDriver blk_driver_vmdk = {
     .flush = vmdk_flush,
     .get_size = vmdk_get_size,
     .block_status = vmdk_block_status,
+    .prefetch = vmdk_prefetch,
 };
 
 /* ------------------------------------------------------------------------

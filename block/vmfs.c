@@ -1132,7 +1132,8 @@ static int file_map(VmfsVolume *v, uint32_t idx, uint64_t foff,
 }
 
 typedef enum {
-    IO_READ, IO_WRITE, IO_ZERO, IO_DISCARD, IO_STATUS, IO_WRITEBACK
+    IO_READ, IO_WRITE, IO_ZERO, IO_DISCARD, IO_STATUS, IO_WRITEBACK,
+    IO_PREFETCH
 } IoKind;
 
 static int file_io(BlockNode *bs, IoKind kind, uint64_t off, void *buf,
@@ -1166,6 +1167,9 @@ static int file_io(BlockNode *bs, IoKind kind, uint64_t off, void *buf,
             break;
         case IO_WRITEBACK:
             r = blk_node_start_writeback(v->dev, devoff, n);
+            break;
+        case IO_PREFETCH:
+            r = blk_node_prefetch(v->dev, devoff, n);
             break;
         case IO_STATUS:
             r = blk_node_block_status(v->dev, devoff, n, pnum);
@@ -1286,6 +1290,11 @@ static int vmfs_file_start_writeback(BlockNode *bs, uint64_t off,
     return file_io(bs, IO_WRITEBACK, off, NULL, len, NULL);
 }
 
+static int vmfs_file_prefetch(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    return file_io(bs, IO_PREFETCH, off, NULL, len, NULL);
+}
+
 static int vmfs_file_flush(BlockNode *bs)
 {
     VmfsFileState *s = bs->opaque;
@@ -1344,6 +1353,7 @@ const BlockDriver blk_driver_vmfs = {
     .get_size = vmfs_file_get_size,
     .block_status = vmfs_file_block_status,
     .start_writeback = vmfs_file_start_writeback,
+    .prefetch = vmfs_file_prefetch,
 };
 
 /* Open slot idx (v->lock held).  take_lock: take the file's lock byte
