@@ -8,8 +8,9 @@
  * and its 8254 PIT; devices in userspace raise ISA/GSI lines through
  * KVM_IRQ_LINE.  With -userspace-irqchip KVM has none of these: vmkemu's
  * own PIC and PIT models run in userspace and the boot CPU takes their
- * interrupts through KVM_INTERRUPT (see kvm-vcpu.c); that mode has no local
- * APIC, so it runs one vCPU.
+ * interrupts through KVM_INTERRUPT (see kvm-vcpu.c); the backend does not
+ * connect the other vCPUs to vmkemu's local APIC models yet, so that mode
+ * runs one vCPU.
  *
  * Interrupt routing (KVM_SET_GSI_ROUTING): line n of the machine (m->gsi[n],
  * ISA IRQ n for n < 16) goes to 8259 input n (IRQ 2 is the cascade and is
@@ -490,8 +491,9 @@ static int kvm_init(Machine *m, GError **errp)
 
     if (!s->kernel_irqchip && m->ncpus > 1) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                    "-userspace-irqchip: runs one CPU only (there is no userspace "
-                    "local APIC), but -smp asks for %d", m->ncpus);
+                    "-userspace-irqchip: runs one CPU only (KVM does not start "
+                    "other CPUs through vmkemu's local APIC models yet), but -smp "
+                    "asks for %d", m->ncpus);
         goto fail;
     }
     s->sys_fd = kvm_open_dev(why, sizeof(why));

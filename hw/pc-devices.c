@@ -9,16 +9,10 @@
 #include "hw/fw-cfg.h"
 #include "hw/pc-firmware.h"
 #include "hw/i8254.h"
-#include "hw/i8259.h"
 #include "hw/mc146818-rtc.h"
 #include "hw/pc-port61.h"
 #include "hw/port92.h"
 #include "hw/serial-16550a.h"
-
-static void pc_pic_reset(void *opaque)
-{
-    i8259_reset(opaque);
-}
 
 static void pc_pit_reset(void *opaque)
 {
@@ -35,11 +29,10 @@ int pc_devices_init(Machine *m, GError **errp)
     PCDevices *pc = m->pc;
 
     pc->debug_ports = debug_ports_new(m);
-    /* The 8259 pair is always there; under an in-kernel irqchip the
-     * accelerator handles its ports itself and this model stays idle. */
-    pc->pic = i8259_new(m->as, m->cpu_intr);
-    m->intack = pc_irqchip_intack;
-    machine_add_reset_hook(m, pc_pic_reset, pc->pic);
+    /* 8259 pair, local APICs, IOAPIC (hw/pc-irqchip.c). */
+    if (pc_irqchip_init(m, errp) < 0) {
+        return -1;
+    }
     pc->pit = i8254_new(m->as, m->gsi[0]);
     machine_add_reset_hook(m, pc_pit_reset, pc->pit);
     pc->port61 = pc_port61_new(m->as, pc->pit);
@@ -78,6 +71,6 @@ void pc_devices_free(Machine *m)
     mc146818_rtc_free(pc->rtc);
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
-    i8259_free(pc->pic);
+    pc_irqchip_free(m);
     debug_ports_free(pc->debug_ports);
 }

@@ -100,6 +100,10 @@ typedef struct Machine {
     void *power_button_opaque;
 
     RunState state;
+    /* Counts machine resets: a guest's request made before a reset (say a
+     * hlt with interrupts off right after asking the keyboard controller
+     * to reset) must not end the machine that the reset started anew. */
+    uint64_t reset_generation;
     ShutdownCause shutdown_cause;
     int exit_status;
 } Machine;

@@ -171,7 +171,16 @@ typedef struct Request {
     ShutdownCause cause;
     int status;
     bool reset;
+    uint64_t generation;        /* m->reset_generation when made */
 } Request;
+
+/* Requests that come from the guest's own actions. */
+static bool from_guest(ShutdownCause c)
+{
+    return c == SHUTDOWN_GUEST_POWEROFF || c == SHUTDOWN_GUEST_RESET ||
+           c == SHUTDOWN_TRIPLE_FAULT || c == SHUTDOWN_HALTED ||
+           c == SHUTDOWN_EXIT_PORT;
+}
 
 static gboolean handle_request(gpointer data)
 {
@@ -180,6 +189,8 @@ static gboolean handle_request(gpointer data)
 
     if (m->state == RUN_STATE_SHUTDOWN) {
         /* The first request to end the machine wins. */
+    } else if (from_guest(r->cause) && r->generation != m->reset_generation) {
+        vlog("dropped a request of the guest before its reset: %s", cause_name(r->cause));
     } else if (r->reset && !m->cfg->no_reboot) {
         vlog("reset: %s", cause_name(r->cause));
         machine_reset(m);
@@ -203,7 +214,7 @@ static gboolean handle_request(gpointer data)
 static void post_request(Machine *m, ShutdownCause cause, int status, bool reset)
 {
     Request *r = g_new(Request, 1);
-    *r = (Request){ m, cause, status, reset };
+    *r = (Request){ m, cause, status, reset, m->reset_generation };
     g_idle_add(handle_request, r);
 }
 

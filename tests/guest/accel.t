@@ -90,7 +90,7 @@ else
     tap_skip "-accel kvm without /dev/kvm: needs root and unshare -m"
 fi
 
-# -userspace-irqchip has no local APIC: one CPU only, said in one line.
+# KVM with -userspace-irqchip runs one CPU: -smp 2 is refused in one line.
 if [ "$kvm_ok" = yes ]; then
     run_guest hello -accel kvm -userspace-irqchip -smp 2 -serial null
     if [ "$rc" = 1 ] && [ "$(grep -c . "$work/err")" = 1 ] &&

@@ -3,7 +3,8 @@
 # every application processor must run, once, with its own APIC ID.  Then a
 # triple fault resets the machine while the APs spin, and the second boot
 # must find them waiting for a SIPI again.
-# (-userspace-irqchip has no local APIC and refuses -smp > 1: see accel.t.)
+# (KVM's -userspace-irqchip mode runs one CPU and refuses -smp > 1: see
+# accel.t.)
 . "$(dirname "$0")/guest-lib.sh"
 
 smp() {

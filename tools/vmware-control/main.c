@@ -110,7 +110,8 @@ static QmpClient *connect_vm(const char *cfg, GError **errp)
 }
 
 /* Run one monitor command on the VM; prints a clear line on failure. */
-static int vm_execute(const char *cfg, const char *command, JsonNode **ret)
+static int vm_execute(const char *cfg, const char *command, const char *args,
+                      JsonNode **ret)
 {
     GError *err = NULL;
     QmpClient *c = connect_vm(cfg, &err);
@@ -120,7 +121,7 @@ static int vm_execute(const char *cfg, const char *command, JsonNode **ret)
         g_error_free(err);
         return 1;
     }
-    JsonNode *r = qmp_client_execute(c, command, &err);
+    JsonNode *r = qmp_client_execute(c, command, args, &err);
     qmp_client_close(c);
     if (!r) {
         fprintf(stderr, "vmware-control: %s: %s: %s\n", cfg, command, err->message);
@@ -212,7 +213,7 @@ static int vm_getstate(const char *cfg)
     QmpClient *c = connect_vm(cfg, &err);
     const char *state = "off";
     if (c) {
-        r = qmp_client_execute(c, "query-status", &err);
+        r = qmp_client_execute(c, "query-status", NULL, &err);
         qmp_client_close(c);
     }
     g_clear_error(&err);
@@ -244,13 +245,18 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "start")) {
         return vm_start(cfg);
     } else if (!strcmp(cmd, "stop")) {
-        return vm_execute(cfg, "quit", NULL);
+        return vm_execute(cfg, "quit", NULL, NULL);
     } else if (!strcmp(cmd, "reset")) {
-        return vm_execute(cfg, "system_reset", NULL);
+        return vm_execute(cfg, "system_reset", NULL, NULL);
     } else if (!strcmp(cmd, "request_stop")) {
-        return vm_execute(cfg, "system_powerdown", NULL);
+        return vm_execute(cfg, "system_powerdown", NULL, NULL);
     } else if (!strcmp(cmd, "request_reset")) {
-        return vm_execute(cfg, "send-ctrl-alt-del", NULL);
+        /* Without guest tools, the graceful reset is the three-finger
+         * salute: the guest's own keyboard handler reboots it. */
+        return vm_execute(cfg, "send-key",
+                          "{\"keys\": [{\"type\": \"qcode\", \"data\": \"ctrl\"}, "
+                          "{\"type\": \"qcode\", \"data\": \"alt\"}, "
+                          "{\"type\": \"qcode\", \"data\": \"delete\"}]}", NULL);
     } else if (!strcmp(cmd, "getstate")) {
         return vm_getstate(cfg);
     } else if (!strcmp(cmd, "suspend")) {
