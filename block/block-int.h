@@ -101,12 +101,15 @@ enum {
 /* Walk src over [start, end): data in pieces of at most chunk bytes that
  * do not cross a multiple of chunk, zero runs whole.  Runs are widened
  * to multiples of align (a zero run shorter than that is read as data).
- * With BLK_READER_THREAD, src is read on another thread while the caller
- * works: the caller must not use src meanwhile. */
+ * Buffers hold chunk bytes (rounded up to align), so a short last piece
+ * may be padded to align in place.  With BLK_READER_THREAD, src is read on
+ * another thread while the caller works: the caller must not use src
+ * meanwhile. */
 BlkReader *blk_reader_new(BlockNode *src, uint64_t start, uint64_t end,
                           size_t chunk, uint64_t align, int flags);
-/* The next piece in order, NULL at the end.  Hand it back with
- * blk_reader_release before asking for more than a few. */
+/* The next piece in order, NULL at the end.  Its buffer (the caller may
+ * change the bytes) is valid until blk_reader_release, which must come
+ * before the next call. */
 const BlkChunk *blk_reader_next(BlkReader *r);
 void blk_reader_release(BlkReader *r, const BlkChunk *c);
 /* Stops the walk wherever it is. NULL is fine. */
