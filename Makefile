@@ -7,6 +7,8 @@
 #   tests/unit/test-*.c        -> one TAP test program each
 #   tests/guest/*.asm          -> flat test-guest images (nasm -f bin)
 #   tests/**/*.t               -> TAP scripts, run in place by prove
+#   tests/fuzz/fuzz-*.c        -> libFuzzer targets (clang), with the library
+#                                 built again by clang under fuzz-build/
 # Objects mirror the source tree inside the build directory, so in-tree and
 # out-of-tree (mkdir b && cd b && ../configure) builds work alike.
 
@@ -44,6 +46,16 @@ TEST_SCRIPTS := $(sort $(wildcard $(SRC)/tests/*/*.t))
 TEST_HELPER_SRCS := $(call srcs_in,tests/lib)
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:.c=.o)
 
+# libFuzzer targets: clang's sanitizer runtime cannot mix with gcc's, so the
+# library is compiled a second time, by clang, for them.
+ifeq ($(HAVE_FUZZ),yes)
+FUZZ_TARGETS := $(patsubst $(SRC)/%.c,%,$(wildcard $(SRC)/tests/fuzz/fuzz-*.c))
+FUZZ_OBJS := $(addprefix fuzz-build/,$(LIB_OBJS))
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -I$(SRC)/include $(DEP_CFLAGS) \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+               -Wno-unused-command-line-argument -Wno-gnu-variable-sized-type-not-at-end
+endif
+
 ALL_OBJS := $(LIB_OBJS) $(VMKEMU_OBJS) $(TEST_HELPER_OBJS) \
             $(foreach t,$(TOOL_NAMES),$(patsubst %.c,%.o,$(call srcs_in,tools/$(t)))) \
             $(addsuffix .o,$(UNIT_TESTS))
@@ -79,7 +91,18 @@ tests/guest/%.bin: tests/guest/%.asm
 	$(call show,NASM)$(NASM) -f bin -I$(SRC)/tests/guest/ -M -MT $@ -MP $< > $@.d && \
 	  $(NASM) -f bin -I$(SRC)/tests/guest/ -o $@ $<
 
-check-build: $(PROGRAMS) $(UNIT_TESTS) $(GUEST_IMAGES)
+fuzz-build/%.o: %.c
+	@mkdir -p $(@D)
+	$(call show,CLANG)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+fuzz-build/libvmkemu.a: $(FUZZ_OBJS)
+	$(call show,AR)rm -f $@; $(AR) rcs $@ $^
+
+$(FUZZ_TARGETS): %: %.c fuzz-build/libvmkemu.a
+	@mkdir -p $(@D)
+	$(call show,CLANG)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS) -lm -lpthread
+
+check-build: $(PROGRAMS) $(UNIT_TESTS) $(GUEST_IMAGES) $(FUZZ_TARGETS)
 
 # The whole test suite; prove ends with its summary (Result: PASS/FAIL).
 check: check-build
@@ -90,9 +113,10 @@ demo: vmkemu
 	VMKEMU_BUILD=$(abspath .) VMKEMU_SRC=$(SRC) $(SRC)/scripts/demo
 
 clean:
+	rm -rf fuzz-build $(FUZZ_TARGETS)
 	rm -f $(PROGRAMS) libvmkemu.a $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(UNIT_TESTS) $(GUEST_IMAGES) $(GUEST_IMAGES:=.d)
 
 distclean: clean
 	rm -f config.mk config.h config.log config.status GNUmakefile
 
--include $(ALL_OBJS:.o=.d) $(GUEST_IMAGES:=.d)
+-include $(ALL_OBJS:.o=.d) $(GUEST_IMAGES:=.d) $(FUZZ_OBJS:.o=.d)

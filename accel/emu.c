@@ -18,6 +18,7 @@
 #include "log.h"
 #include "machine.h"
 #include "main-loop.h"
+#include "vmstate.h"
 #include "x86-cpu.h"
 
 #define EMU_SLICE   (1 << 20)       /* instructions per x86_cpu_exec call */
@@ -303,6 +304,19 @@ static void emu_destroy(Machine *m)
     m->accel_state = NULL;
 }
 
+/* Only the boot CPU runs under the emulator for now: one section. */
+static int emu_save_state(Machine *m, GByteArray *out, GError **errp)
+{
+    EmuState *s = emu_state(m);
+    return vmstate_save_section(out, "emu-cpu.0", &x86_cpu_vmstate, s->cpu, errp);
+}
+
+static int emu_load_state(Machine *m, VMStateStream *in, GError **errp)
+{
+    EmuState *s = emu_state(m);
+    return vmstate_stream_load(in, "emu-cpu.0", &x86_cpu_vmstate, s->cpu, errp);
+}
+
 const AccelOps accel_emu_ops = {
     .name = "emu",
     .available = emu_available,
@@ -314,4 +328,6 @@ const AccelOps accel_emu_ops = {
     .pause = emu_pause,
     .resume = emu_resume,
     .destroy = emu_destroy,
+    .save_state = emu_save_state,
+    .load_state = emu_load_state,
 };

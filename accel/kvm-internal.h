@@ -9,6 +9,7 @@
  *   kvm-regs.c     X86Registers <-> kvm_regs / kvm_sregs
  *   kvm-vcpu.c     the vCPU threads: run loop, exits, kick/pause/resume,
  *                  the halted-with-interrupts-off watchdog
+ *   kvm-state.c    suspend/resume: the state KVM holds, as vmstate sections
  */
 #ifndef VMKEMU_ACCEL_KVM_INTERNAL_H
 #define VMKEMU_ACCEL_KVM_INTERNAL_H
@@ -53,6 +54,7 @@ typedef struct KvmVcpu {
     bool parked;            /* waiting in a pause */
     bool halted;            /* userspace hlt: waits for an interrupt */
     bool stopped;           /* dead until reset (triple fault, error) */
+    bool halted_for_good;   /* userspace hlt with IF=0, not yet reported */
     uint64_t stuck_round;   /* last watchdog round it reported being stuck */
 
     /* Set by the watchdog (atomic): look at the MP state on the next exit. */
@@ -93,6 +95,7 @@ struct KvmState {
 
     /* Watchdog for guests that stop with interrupts off (see kvm-vcpu.c). */
     guint watchdog_source;
+    guint halt_report_source;   /* idle: report a userspace hlt with IF=0 */
     uint64_t watchdog_round;
     int stuck_rounds;
 };
@@ -113,6 +116,10 @@ void kvm_vcpu_kick(KvmVcpu *v);
 void kvm_vcpus_pause(KvmState *s);
 void kvm_vcpus_resume(KvmState *s);
 void kvm_kick_signal_init(void);
+
+/* kvm-state.c: AccelOps.save_state / load_state */
+int kvm_save_state(Machine *m, GByteArray *out, GError **errp);
+int kvm_load_state(Machine *m, VMStateStream *in, GError **errp);
 
 /* kvm.c */
 const char *kvm_exit_reason_name(uint32_t reason);

@@ -6,7 +6,8 @@
  * Exits: port I/O (every size and count, so string I/O too) and MMIO go to
  * hw/core under the big lock; hlt (only seen without the in-kernel
  * irqchip) waits for an interrupt, or ends the machine when interrupts are
- * off; a shutdown exit (triple fault) asks for a reset; entry failures,
+ * off (reported through the main loop, so that a reset requested just
+ * before wins); a shutdown exit (triple fault) asks for a reset; entry failures,
  * internal errors and unexpected exits end the machine with a message that
  * names the exit and the guest's RIP.  A vCPU that ended like this stays
  * stopped until the machine is reset or destroyed.
@@ -181,6 +182,25 @@ static void vcpu_exit_mmio(KvmVcpu *v)
     big_unlock();
 }
 
+/* Main loop: a vCPU still halted for good (no reset since) ends the
+ * machine. */
+static gboolean halt_report(gpointer opaque)
+{
+    KvmState *s = opaque;
+    bool halted = false;
+
+    s->halt_report_source = 0;
+    g_mutex_lock(&s->lock);
+    for (int i = 0; i < s->nvcpus; i++) {
+        halted |= s->vcpus[i].halted_for_good;
+    }
+    g_mutex_unlock(&s->lock);
+    if (halted) {
+        machine_request_shutdown(s->m, SHUTDOWN_HALTED, 0);
+    }
+    return G_SOURCE_REMOVE;
+}
+
 /* hlt without the in-kernel irqchip (KVM has already stepped over it). */
 static void vcpu_exit_hlt(KvmVcpu *v)
 {
@@ -191,11 +211,20 @@ static void vcpu_exit_hlt(KvmVcpu *v)
         return;
     }
     if (!(r.rflags & X86_FLAGS_IF)) {
+        KvmState *s = v->s;
         vlog("kvm: vCPU %d: hlt with interrupts off at RIP 0x%" G_GINT64_MODIFIER "x",
              v->index, (uint64_t)r.rip);
-        vcpu_stop(v);
+        /* Reported from the main loop, after the requests already queued
+         * there: a reset the guest asked for just before (an i8042 reset
+         * followed by cli; hlt) comes first and makes this one moot. */
+        g_mutex_lock(&s->lock);
+        v->stopped = true;
+        v->halted_for_good = true;
+        g_mutex_unlock(&s->lock);
         big_lock();
-        machine_request_shutdown(v->s->m, SHUTDOWN_HALTED, 0);
+        if (!s->halt_report_source) {
+            s->halt_report_source = g_idle_add(halt_report, s);
+        }
         big_unlock();
         return;
     }
@@ -270,8 +299,14 @@ static void vcpu_handle_exit(KvmVcpu *v)
             [KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected hardware exit",
         };
         uint32_t e = run->internal.suberror;
-        vcpu_fail(v, "KVM internal error (exit INTERNAL_ERROR, suberror %u: %s)", e,
-                  e < G_N_ELEMENTS(sub) && sub[e] ? sub[e] : "unknown");
+        GString *data = g_string_new(NULL);
+        for (uint32_t i = 0; i < MIN(run->internal.ndata, G_N_ELEMENTS(run->internal.data)); i++) {
+            g_string_append_printf(data, "%s0x%" G_GINT64_MODIFIER "x", i ? " " : ", data ",
+                                   (uint64_t)run->internal.data[i]);
+        }
+        vcpu_fail(v, "KVM internal error (exit INTERNAL_ERROR, suberror %u: %s%s)", e,
+                  e < G_N_ELEMENTS(sub) && sub[e] ? sub[e] : "unknown", data->str);
+        g_string_free(data, TRUE);
         break;
     }
     default:
@@ -302,6 +337,10 @@ static void vcpu_inject_interrupt(KvmVcpu *v)
                 vlog("kvm: vCPU %d: KVM_INTERRUPT %d failed: %s", v->index,
                      vector, g_strerror(-ret));
             }
+            /* Not ready for another until KVM says so on an exit; should
+             * KVM_RUN return before it writes the flag (a kick), the stale
+             * 1 would have us acknowledge a second interrupt KVM refuses. */
+            run->ready_for_interrupt_injection = 0;
         }
     }
     /* Still one waiting (or could not inject): exit when the guest can
@@ -372,8 +411,23 @@ static bool vcpu_wait_runnable(KvmVcpu *v)
     KvmState *s = v->s;
     bool run = false;
 
+    bool synced = false;
+
     g_mutex_lock(&s->lock);
     while (!s->quit) {
+        if (s->paused && !synced) {
+            /* An I/O or MMIO exit is finished by the kernel only on the next
+             * KVM_RUN (it writes an IN's data, steps past the instruction).
+             * Let it finish now, with immediate_exit so no guest code runs,
+             * or a reset's new registers would receive that completion. */
+            g_mutex_unlock(&s->lock);
+            __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+            ioctl(v->fd, KVM_RUN, 0);
+            __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+            synced = true;
+            g_mutex_lock(&s->lock);
+            continue;
+        }
         if (s->paused) {
             v->parked = true;
             s->nparked++;
@@ -497,6 +551,10 @@ void kvm_vcpus_stop(KvmState *s)
     if (s->watchdog_source) {
         g_source_remove(s->watchdog_source);
         s->watchdog_source = 0;
+    }
+    if (s->halt_report_source) {
+        g_source_remove(s->halt_report_source);
+        s->halt_report_source = 0;
     }
     g_mutex_lock(&s->lock);
     s->quit = true;

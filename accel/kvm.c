@@ -8,8 +8,9 @@
  * and its 8254 PIT; devices in userspace raise ISA/GSI lines through
  * KVM_IRQ_LINE.  With -userspace-irqchip KVM has none of these: vmkemu's
  * own PIC and PIT models run in userspace and the boot CPU takes their
- * interrupts through KVM_INTERRUPT (see kvm-vcpu.c); that mode has no local
- * APIC, so it runs one vCPU.
+ * interrupts through KVM_INTERRUPT (see kvm-vcpu.c); the backend does not
+ * connect the other vCPUs to vmkemu's local APIC models yet, so that mode
+ * runs one vCPU.
  *
  * Interrupt routing (KVM_SET_GSI_ROUTING): line n of the machine (m->gsi[n],
  * ISA IRQ n for n < 16) goes to 8259 input n (IRQ 2 is the cascade and is
@@ -256,8 +257,8 @@ static int kvm_vcpu_set_cpuid(KvmVcpu *v)
         case 1:
             /* EBX[31:24] initial APIC ID, [23:16] logical processors. */
             e->ebx = (e->ebx & 0xffff) | ((uint32_t)v->index << 24) |
-                     ((uint32_t)(s->nvcpus & 0xff) << 16);
-            if (s->nvcpus > 1) {
+                     ((uint32_t)(s->m->ncpus & 0xff) << 16);
+            if (s->m->ncpus > 1) {
                 e->edx |= 1u << 28;                     /* HTT */
             }
             if (!s->kernel_irqchip) {
@@ -461,6 +462,7 @@ static void kvm_reset(void *opaque)
         g_mutex_lock(&s->lock);
         v->halted = false;
         v->stopped = false;
+        v->halted_for_good = false;
         v->stuck_round = 0;
         g_mutex_unlock(&s->lock);
         /* No interrupt left half-injected from before the reset. */
@@ -489,8 +491,9 @@ static int kvm_init(Machine *m, GError **errp)
 
     if (!s->kernel_irqchip && m->ncpus > 1) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                    "-userspace-irqchip: runs one CPU only (there is no userspace "
-                    "local APIC), but -smp asks for %d", m->ncpus);
+                    "-userspace-irqchip: runs one CPU only (KVM does not start "
+                    "other CPUs through vmkemu's local APIC models yet), but -smp "
+                    "asks for %d", m->ncpus);
         goto fail;
     }
     s->sys_fd = kvm_open_dev(why, sizeof(why));
@@ -685,4 +688,6 @@ const AccelOps accel_kvm_ops = {
     .resume = kvm_resume,
     .destroy = kvm_destroy,
     .set_gsi = kvm_set_gsi,
+    .save_state = kvm_save_state,
+    .load_state = kvm_load_state,
 };

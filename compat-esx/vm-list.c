@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include "atomic-file.h"
+#include "esx-runtime.h"
 #include "esx-vmlist.h"
 
 const char *esx_vmlist_path(void)
@@ -48,23 +49,32 @@ static int fail(GError **errp, int err, const char *fmt, const char *a, const ch
     return -err;
 }
 
-/* The file's lines; a missing file is an empty list. */
-static gchar **read_lines(const char *list_path, GError **errp)
+/* The file's text; a missing file is an empty list. */
+static gchar *read_text(const char *list_path, GError **errp)
 {
     gchar *text;
     GError *err = NULL;
     if (!g_file_get_contents(list_path, &text, NULL, &err)) {
         if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
             g_error_free(err);
-            return g_new0(gchar *, 1);
+            return g_strdup("");
         }
         g_set_error(errp, G_FILE_ERROR, err->code, "%s: %s", list_path, err->message);
         g_error_free(err);
         return NULL;
     }
+    return text;
+}
+
+/* The file's lines, without the empty piece after a final newline. */
+static gchar **read_lines(const char *list_path, GError **errp)
+{
+    gchar *text = read_text(list_path, errp);
+    if (!text) {
+        return NULL;
+    }
     gchar **lines = g_strsplit(text, "\n", -1);
     g_free(text);
-    /* Drop the empty piece after a final newline. */
     guint n = g_strv_length(lines);
     if (n && !*lines[n - 1]) {
         g_free(lines[n - 1]);
@@ -73,12 +83,9 @@ static gchar **read_lines(const char *list_path, GError **errp)
     return lines;
 }
 
-gchar **esx_vmlist_read(const char *list_path, GError **errp)
+gchar **esx_vmlist_parse(const char *text)
 {
-    gchar **lines = read_lines(list_path, errp);
-    if (!lines) {
-        return NULL;
-    }
+    gchar **lines = g_strsplit(text, "\n", -1);
     GPtrArray *out = g_ptr_array_new();
     for (gchar **l = lines; *l; l++) {
         char *p = config_line_path(*l);
@@ -91,15 +98,15 @@ gchar **esx_vmlist_read(const char *list_path, GError **errp)
     return (gchar **)g_ptr_array_free(out, FALSE);
 }
 
-static char *absolute(const char *cfg_path)
+gchar **esx_vmlist_read(const char *list_path, GError **errp)
 {
-    char *real = realpath(cfg_path, NULL);
-    if (real) {
-        char *dup = g_strdup(real);
-        free(real);
-        return dup;
+    gchar *text = read_text(list_path, errp);
+    if (!text) {
+        return NULL;
     }
-    return g_canonicalize_filename(cfg_path, NULL);
+    gchar **paths = esx_vmlist_parse(text);
+    g_free(text);
+    return paths;
 }
 
 static int update(const char *list_path, const char *cfg_path, bool add,
@@ -114,7 +121,7 @@ static int update(const char *list_path, const char *cfg_path, bool add,
         return lock;
     }
     int r = 0;
-    char *abs = absolute(cfg_path);
+    char *abs = esx_cfg_abspath(cfg_path);
     gchar **lines = read_lines(list_path, errp);
     if (!lines) {
         r = -EIO;

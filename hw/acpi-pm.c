@@ -20,6 +20,7 @@
 #include "hw/pc.h"
 #include "log.h"
 #include "timer.h"
+#include "vmstate.h"
 
 #define PM1_SCI_EVENTS (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
                         ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
@@ -173,6 +174,28 @@ void acpi_pm_press_power_button(AcpiPm *pm)
     pm->pm1_sts |= ACPI_PM1_PWRBTN;
     pm_update_sci(pm);
 }
+
+static int pm_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    AcpiPm *pm = opaque;
+    pm->pm1_en &= PM1_EN_IMPLEMENTED;
+    pm->pm1_cnt = (pm->pm1_cnt & PM1_CNT_STORED) | ACPI_PM1_SCI_EN;
+    pm_update_sci(pm);
+    return 0;
+}
+
+const VMStateDescription acpi_pm_vmstate = {
+    .name = "acpi-pm",
+    .version = 1,
+    .post_load = pm_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT16(AcpiPm, pm1_sts),
+        VMSTATE_UINT16(AcpiPm, pm1_en),
+        VMSTATE_UINT16(AcpiPm, pm1_cnt),
+        VMSTATE_VTIMER(AcpiPm, timer),
+        VMSTATE_END
+    },
+};
 
 AcpiPm *acpi_pm_new(Machine *m)
 {

@@ -57,6 +57,10 @@ void acpi_config_pc(AcpiConfig *cfg, int ncpus)
         .century_index = 0x32,
         .vga_present = false,
         .fw_cfg_device = true,
+        .pci_host = true,
+        .pci_mem_start = 0xc0000000,    /* PC_PCI_HOLE_START */
+        .pci_mem_end = 0xfebfffff,      /* below the IOAPIC page */
+        .pci_pirq_gsi_base = 16,
     };
 }
 
@@ -169,6 +173,43 @@ static uint32_t build_facs(AcpiTables *t)
     return off;                                 /* no checksum in the FACS */
 }
 
+/* \_SB.PCI0: the host bridge of bus 0 (PCI Firmware Specification 3.0,
+ * 4.1; ACPI 6.x 6.1, 6.2.13 _PRT).  Its _CRS gives the bus range, the
+ * I/O space around the configuration ports (0xcf8-0xcff, which the bridge
+ * itself decodes) and the memory window of the PCI hole.  _PRT routes INTx
+ * of every slot to the IOAPIC inputs PIRQA-D drive (APIC mode; hw/piix3.c):
+ * slot s, pin p (0 = INTA) -> GSI base + (s + p - 1) mod 4. */
+static Aml *build_pci0(const AcpiConfig *cfg)
+{
+    Aml *dev = aml_device("PCI0");
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0A03")));
+    aml_append(dev, aml_name_decl("_ADR", aml_int(0)));
+    aml_append(dev, aml_name_decl("_BBN", aml_int(0)));
+    aml_append(dev, aml_name_decl("_UID", aml_int(0)));
+
+    Aml *crs = aml_resource_template();
+    aml_append(crs, aml_word_bus_number(0x00, 0xff));
+    aml_append(crs, aml_io(0xcf8, 0xcf8, 0x01, 0x08));
+    aml_append(crs, aml_word_io(0x0000, 0x0cf7));
+    aml_append(crs, aml_word_io(0x0d00, 0xffff));
+    aml_append(crs, aml_dword_memory(cfg->pci_mem_start, cfg->pci_mem_end));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+
+    Aml *prt = aml_package();
+    for (int slot = 1; slot < 32; slot++) {
+        for (int pin = 0; pin < 4; pin++) {
+            Aml *entry = aml_package();
+            aml_append(entry, aml_int(((uint32_t)slot << 16) | 0xffff));
+            aml_append(entry, aml_int(pin));
+            aml_append(entry, aml_int(0));
+            aml_append(entry, aml_int(cfg->pci_pirq_gsi_base + ((slot + pin - 1) & 3)));
+            aml_append(prt, entry);
+        }
+    }
+    aml_append(dev, aml_name_decl("_PRT", prt));
+    return dev;
+}
+
 static Aml *build_dsdt_body(const AcpiConfig *cfg)
 {
     Aml *body = aml_new();
@@ -201,6 +242,9 @@ static Aml *build_dsdt_body(const AcpiConfig *cfg)
     aml_append(crs, aml_io(cfg->pm_base, cfg->pm_base, 0x01, ACPI_PM_LEN));
     aml_append(pm, aml_name_decl("_CRS", crs));
     aml_append(sb, pm);
+    if (cfg->pci_host) {
+        aml_append(sb, build_pci0(cfg));
+    }
     aml_append(body, sb);
 
     /* \_PIC(mode): OSPM says which interrupt model it uses; nothing in

@@ -1,7 +1,8 @@
 /*
  * ACPI Machine Language encoder (ACPI 6.x chapter 20: 20.2.2 name objects,
  * 20.2.3 data objects, 20.2.4 package length, 20.2.5 term objects) and
- * small resource descriptors (6.4.2.5 I/O port, 6.4.2.9 end tag).
+ * small resource descriptors (6.4.2.5 I/O port, 6.4.2.9 end tag) and the
+ * Word and DWord address space descriptors (6.4.3.5.2-3).
  */
 #include <string.h>
 #include "hw/aml-builder.h"
@@ -358,4 +359,45 @@ Aml *aml_io(uint16_t min, uint16_t max, uint8_t align, uint8_t len)
     put8(a->body, align);
     put8(a->body, len);
     return a;
+}
+
+/* Address space descriptor fields shared by the Word and DWord forms. */
+enum {
+    AML_ADDR_MEMORY = 0, AML_ADDR_IO = 1, AML_ADDR_BUS = 2,     /* _RT */
+    /* General flags: _MAF, _MIF; _DEC = 0 (positive), bit 0 = 0 (producer). */
+    AML_ADDR_FIXED = 0x0c,
+};
+
+static Aml *aml_address(uint8_t tag, unsigned width, uint8_t type, uint8_t tflags,
+                        uint64_t min, uint64_t max)
+{
+    Aml *a = aml_new();
+    put8(a->body, tag);
+    put_le(a->body, 3 + 5 * width, 2);      /* bytes after the length field */
+    put8(a->body, type);
+    put8(a->body, AML_ADDR_FIXED);
+    put8(a->body, tflags);
+    put_le(a->body, 0, width);              /* granularity */
+    put_le(a->body, min, width);
+    put_le(a->body, max, width);
+    put_le(a->body, 0, width);              /* translation offset */
+    put_le(a->body, max - min + 1, width);  /* length */
+    return a;
+}
+
+Aml *aml_word_bus_number(uint16_t min, uint16_t max)
+{
+    return aml_address(0x88, 2, AML_ADDR_BUS, 0, min, max);
+}
+
+Aml *aml_word_io(uint16_t min, uint16_t max)
+{
+    /* _RNG = 3: ISA and non-ISA ranges. */
+    return aml_address(0x88, 2, AML_ADDR_IO, 0x03, min, max);
+}
+
+Aml *aml_dword_memory(uint32_t min, uint32_t max)
+{
+    /* _RW = 1 (read/write), _MEM = 1 (cacheable), _MTP = 0 (memory). */
+    return aml_address(0x87, 4, AML_ADDR_MEMORY, 0x03, min, max);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "hw/pc.h"
 #include "log.h"
+#include "vmstate.h"
 
 struct DebugPorts {
     Machine *m;
@@ -54,6 +55,15 @@ static void exit_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
 }
 
 static const IoOps exit_ops = { NULL, exit_write, 4 };
+
+const VMStateDescription debug_ports_vmstate = {
+    .name = "debug-ports",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8(DebugPorts, post_code),
+        VMSTATE_END
+    },
+};
 
 DebugPorts *debug_ports_new(Machine *m)
 {

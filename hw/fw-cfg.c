@@ -20,6 +20,7 @@
 #include <glib.h>
 #include "hw/fw-cfg.h"
 #include "log.h"
+#include "vmstate.h"
 
 #define FW_CFG_GENERIC_ENTRIES  (FW_CFG_FILE_FIRST + FW_CFG_FILE_SLOTS)
 #define FW_CFG_ARCH_ENTRIES     FW_CFG_FILE_FIRST
@@ -368,6 +369,19 @@ static void fw_cfg_dma_port_write(void *opaque, uint64_t off, uint64_t v, unsign
 static const IoOps fw_cfg_dma_ops = { fw_cfg_dma_port_read, fw_cfg_dma_port_write, 4 };
 
 /* --- life cycle ---------------------------------------------------------- */
+
+/* The items are rebuilt from the configuration at every start; what the
+ * guest changed is where it stands in them. */
+const VMStateDescription fw_cfg_vmstate = {
+    .name = "fw-cfg",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT16(FwCfg, selector),
+        VMSTATE_UINT32(FwCfg, offset),
+        VMSTATE_UINT8_ARRAY(FwCfg, dma_addr, 8),
+        VMSTATE_END
+    },
+};
 
 void fw_cfg_reset(FwCfg *f)
 {

@@ -24,6 +24,7 @@
 #include "hw/i8042.h"
 #include "hw/pc.h"
 #include "log.h"
+#include "vmstate.h"
 
 /* Input port (command 0xc0): keyboard not inhibited, no manufacturing
  * jumper, colour display. */
@@ -307,6 +308,33 @@ static void i8042_reset_hook(void *opaque)
 {
     i8042_reset(opaque);
 }
+
+/* The controller's lines and the A20 gate follow from the restored state. */
+static int i8042_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    I8042 *s = opaque;
+    i8042_update_a20(s);
+    i8042_update_irqs(s);
+    return 0;
+}
+
+const VMStateDescription i8042_vmstate = {
+    .name = "i8042",
+    .version = 1,
+    .post_load = i8042_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8_ARRAY(I8042, ram, 32),
+        VMSTATE_UINT8(I8042, out),
+        VMSTATE_BOOL(I8042, obf),
+        VMSTATE_BOOL(I8042, obf_aux),
+        VMSTATE_BOOL(I8042, last_was_cmd),
+        VMSTATE_UINT8(I8042, outport),
+        VMSTATE_UINT8(I8042, pending),
+        VMSTATE_BOOL(I8042, xlate_break),
+        VMSTATE_BOOL(I8042, a20_port92),
+        VMSTATE_END
+    },
+};
 
 I8042 *i8042_new(Machine *m, GError **errp)
 {

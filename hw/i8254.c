@@ -28,6 +28,7 @@
  */
 #include <glib.h>
 #include "hw/i8254.h"
+#include "vmstate.h"
 
 #define PIT_MIN_TIMER_NS    50000   /* coalesce waveforms faster than 20 kHz */
 #define NO_TICK             INT64_MAX
@@ -687,6 +688,95 @@ void i8254_reset(I8254 *pit)
         ch_drive(c, t, false);
     }
 }
+
+/* --- suspend/resume -------------------------------------------------------- */
+
+static const VMStateDescription i8254_channel_vmstate = {
+    .name = "i8254-channel",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8(I8254Channel, control),
+        VMSTATE_UINT8(I8254Channel, mode),
+        VMSTATE_UINT8(I8254Channel, rw),
+        VMSTATE_BOOL(I8254Channel, bcd),
+        VMSTATE_UINT16(I8254Channel, cr),
+        VMSTATE_UINT8(I8254Channel, cr_lsb),
+        VMSTATE_BOOL(I8254Channel, cr_valid),
+        VMSTATE_BOOL(I8254Channel, write_msb),
+        VMSTATE_BOOL(I8254Channel, read_msb),
+        VMSTATE_BOOL(I8254Channel, gate),
+        VMSTATE_BOOL(I8254Channel, count_latched),
+        VMSTATE_UINT16(I8254Channel, latched_count),
+        VMSTATE_BOOL(I8254Channel, status_latched),
+        VMSTATE_UINT8(I8254Channel, latched_status),
+        VMSTATE_UINT8(I8254Channel, state),
+        VMSTATE_INT64(I8254Channel, base_tick),
+        VMSTATE_UINT32(I8254Channel, base_ce),
+        VMSTATE_UINT32(I8254Channel, pre_ce),
+        VMSTATE_BOOL(I8254Channel, pre_out),
+        VMSTATE_UINT32(I8254Channel, n),
+        VMSTATE_INT64(I8254Channel, event_tick),
+        VMSTATE_INT64(I8254Channel, first_rise),
+        VMSTATE_INT64(I8254Channel, pending_tick),
+        VMSTATE_UINT32(I8254Channel, pending_n),
+        VMSTATE_BOOL(I8254Channel, pending_low),
+        VMSTATE_UINT32(I8254Channel, held_ce),
+        VMSTATE_INT64(I8254Channel, held_remaining),
+        VMSTATE_BOOL(I8254Channel, idle_out),
+        VMSTATE_INT64(I8254Channel, cr_load_tick),
+        VMSTATE_VTIMER(I8254Channel, timer),
+        VMSTATE_BOOL(I8254Channel, out_level),
+        VMSTATE_INT64(I8254Channel, out_eval_tick),
+        VMSTATE_INT64(I8254Channel, last_timer_ns),
+        VMSTATE_END
+    },
+};
+
+/* A pulse number the arithmetic above can use: a marker, or far from the
+ * ends of int64_t. */
+static bool tick_ok(int64_t t)
+{
+    return t == NO_TICK || t == PAST_TICK || t == -1 ||
+           (t > -(INT64_C(1) << 62) && t < (INT64_C(1) << 62));
+}
+
+static int i8254_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    I8254 *pit = opaque;
+    for (int i = 0; i < I8254_CHANNELS; i++) {
+        I8254Channel *c = &pit->ch[i];
+        bool counting = c->state != I8254_CE_IDLE;
+        if (c->mode > 5 || c->rw < 1 || c->rw > 3 || c->state > I8254_CE_HELD ||
+            (counting && (c->n < 1 || c->n > 65536)) || c->base_ce >= 65536 ||
+            (c->pending_tick >= 0 && (c->pending_n < 1 || c->pending_n > 65536)) ||
+            !tick_ok(c->base_tick) || !tick_ok(c->event_tick) ||
+            !tick_ok(c->first_rise) || !tick_ok(c->pending_tick) ||
+            !tick_ok(c->held_remaining) || !tick_ok(c->cr_load_tick) ||
+            !tick_ok(c->out_eval_tick) ||
+            (c->last_timer_ns != INT64_MIN / 2 &&
+             (c->last_timer_ns < 0 || c->last_timer_ns >= (INT64_C(1) << 62)))) {
+            g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "channel %d: inconsistent counter state", i);
+            return -1;
+        }
+        /* The line shows the level the channel last drove. */
+        if (c->out) {
+            irq_set(c->out, c->out_level);
+        }
+    }
+    return 0;
+}
+
+const VMStateDescription i8254_vmstate = {
+    .name = "i8254",
+    .version = 1,
+    .post_load = i8254_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_STRUCT_ARRAY(I8254, ch, I8254_CHANNELS, i8254_channel_vmstate,
+                             I8254Channel),
+        VMSTATE_END
+    },
+};
 
 I8254 *i8254_new(AddressSpace *as, IrqLine *out0)
 {

@@ -34,6 +34,7 @@
  */
 #include <glib.h>
 #include "hw/i8259.h"
+#include "vmstate.h"
 
 #define ICW1_IC4        0x01
 #define ICW1_SNGL       0x02
@@ -444,6 +445,61 @@ void i8259_reset(I8259 *pic)
     }
     irq_set(pic->intr, 0);
 }
+
+/* --- suspend/resume -------------------------------------------------------- */
+
+static const VMStateDescription i8259_chip_vmstate = {
+    .name = "i8259-chip",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8(I8259Chip, irr),
+        VMSTATE_UINT8(I8259Chip, isr),
+        VMSTATE_UINT8(I8259Chip, imr),
+        VMSTATE_UINT8(I8259Chip, lines),
+        VMSTATE_UINT8(I8259Chip, lowest),
+        VMSTATE_UINT8(I8259Chip, icw1),
+        VMSTATE_UINT8(I8259Chip, icw2),
+        VMSTATE_UINT8(I8259Chip, icw3),
+        VMSTATE_UINT8(I8259Chip, icw4),
+        VMSTATE_UINT8(I8259Chip, init_step),
+        VMSTATE_UINT8(I8259Chip, elcr),
+        VMSTATE_BOOL(I8259Chip, read_isr),
+        VMSTATE_BOOL(I8259Chip, poll),
+        VMSTATE_BOOL(I8259Chip, special_mask),
+        VMSTATE_BOOL(I8259Chip, rotate_aeoi),
+        VMSTATE_BOOL(I8259Chip, int_out),
+        VMSTATE_END
+    },
+};
+
+/* The saved levels are those the chips had; the CPU's INTR follows the
+ * master's INT pin again. */
+static int i8259_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    I8259 *pic = opaque;
+    for (int i = 0; i < 2; i++) {
+        I8259Chip *c = &pic->chip[i];
+        if (c->lowest > 7 || c->init_step == 1 || c->init_step > 4) {
+            g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "chip %d: impossible priority or initialisation step", i);
+            return -1;
+        }
+        c->icw4 &= 0x1f;
+        c->elcr &= c->elcr_mask;
+    }
+    irq_set(pic->intr, pic->chip[0].int_out);
+    return 0;
+}
+
+const VMStateDescription i8259_vmstate = {
+    .name = "i8259",
+    .version = 1,
+    .post_load = i8259_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_STRUCT_ARRAY(I8259, chip, 2, i8259_chip_vmstate, I8259Chip),
+        VMSTATE_END
+    },
+};
 
 I8259 *i8259_new(AddressSpace *as, IrqLine *intr)
 {

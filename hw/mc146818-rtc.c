@@ -32,6 +32,7 @@
 #include "hw/mc146818-rtc.h"
 #include "hw/pc.h"
 #include "timer.h"
+#include "vmstate.h"
 
 #define RTC_FREQ_HZ         32768
 #define RTC_FIRST_UPDATE_NS (NS_PER_SEC / 2)
@@ -593,6 +594,61 @@ bool mc146818_rtc_nmi_masked(const Mc146818Rtc *s)
 {
     return s->nmi_masked;
 }
+
+/* --- suspend/resume --------------------------------------------------------- */
+
+static bool rtc_time_valid(const RtcTime *t)
+{
+    return t->sec >= 0 && t->sec < 60 && t->min >= 0 && t->min < 60 &&
+           t->hour >= 0 && t->hour < 24 && t->wday >= 1 && t->wday <= 7 &&
+           t->mon >= 1 && t->mon <= 12 && t->mday >= 1 && t->mday <= 31 &&
+           t->year >= 0 && t->year < 100 && t->century >= 0 && t->century < 100;
+}
+
+static int rtc_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    Mc146818Rtc *s = opaque;
+    const int64_t far = INT64_C(1) << 62;
+
+    if (s->index > 0x7f || !rtc_time_valid(&s->time) ||
+        s->divider_origin_ns <= -far || s->divider_origin_ns >= far ||
+        s->synced_ns <= -far || s->synced_ns >= far) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "impossible register index, date or time base");
+        return -1;
+    }
+    s->reg_a &= 0x7f;
+    s->flags &= RTC_C_PF | RTC_C_AF | RTC_C_UF;
+    rtc_update_irq(s);
+    return 0;
+}
+
+const VMStateDescription mc146818_rtc_vmstate = {
+    .name = "mc146818-rtc",
+    .version = 1,
+    .post_load = rtc_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8(Mc146818Rtc, index),
+        VMSTATE_BOOL(Mc146818Rtc, nmi_masked),
+        VMSTATE_UINT8_ARRAY(Mc146818Rtc, ram, 128),
+        VMSTATE_UINT8(Mc146818Rtc, reg_a),
+        VMSTATE_UINT8(Mc146818Rtc, reg_b),
+        VMSTATE_UINT8(Mc146818Rtc, flags),
+        VMSTATE_INT32(Mc146818Rtc, time.sec),
+        VMSTATE_INT32(Mc146818Rtc, time.min),
+        VMSTATE_INT32(Mc146818Rtc, time.hour),
+        VMSTATE_INT32(Mc146818Rtc, time.wday),
+        VMSTATE_INT32(Mc146818Rtc, time.mday),
+        VMSTATE_INT32(Mc146818Rtc, time.mon),
+        VMSTATE_INT32(Mc146818Rtc, time.year),
+        VMSTATE_INT32(Mc146818Rtc, time.century),
+        VMSTATE_BOOL(Mc146818Rtc, dse_fell_back),
+        VMSTATE_INT64(Mc146818Rtc, divider_origin_ns),
+        VMSTATE_INT64(Mc146818Rtc, synced_ns),
+        VMSTATE_VTIMER(Mc146818Rtc, timer),
+        VMSTATE_END
+    },
+};
 
 /* --- the PC's CMOS contents ----------------------------------------------- */
 

@@ -9,16 +9,18 @@
 #include "hw/fw-cfg.h"
 #include "hw/pc-firmware.h"
 #include "hw/i8254.h"
-#include "hw/i8259.h"
 #include "hw/mc146818-rtc.h"
 #include "hw/pc-port61.h"
 #include "hw/port92.h"
 #include "hw/serial-16550a.h"
-
-static void pc_pic_reset(void *opaque)
-{
-    i8259_reset(opaque);
-}
+#include "hw/ps2.h"
+#include "hw/apic.h"
+#include "hw/i8259.h"
+#include "hw/ioapic.h"
+#include "vmstate.h"
+#include "hw/pci.h"
+#include "hw/i440fx.h"
+#include "hw/piix3.h"
 
 static void pc_pit_reset(void *opaque)
 {
@@ -30,16 +32,62 @@ static void pc_port61_reset_hook(void *opaque)
     pc_port61_reset(opaque);
 }
 
+static void pc_pci_reset(void *opaque)
+{
+    PCDevices *pc = opaque;
+    pci_bus_reset(pc->pci_bus);
+    i440fx_reset(pc->i440fx);
+    piix3_reset(pc->piix3);
+}
+
+static void pc_pci_request_reset(void *opaque)
+{
+    machine_request_reset(opaque, SHUTDOWN_GUEST_RESET);
+}
+
+/* The PCI bus with the host bridge and the ISA bridge (docs/pci.md). */
+static int pc_pci_init(Machine *m, GError **errp)
+{
+    PCDevices *pc = m->pc;
+
+    pc->pci_bus = pci_bus_new(m->as);
+    if (pc->pci_bus) {
+        pc->i440fx = i440fx_new(pc->pci_bus, m->below_4g);
+        pc->piix3 = piix3_new(pc->pci_bus, m->gsi, pc_pci_request_reset, m);
+    }
+    if (!pc->pci_bus || !pc->i440fx || !pc->piix3) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                    "PCI: the configuration ports 0xcf8-0xcff are taken");
+        return -1;
+    }
+    machine_add_reset_hook(m, pc_pci_reset, pc);
+    return 0;
+}
+
+static void pc_pci_free(Machine *m)
+{
+    PCDevices *pc = m->pc;
+
+    piix3_free(pc->piix3);
+    pc->piix3 = NULL;
+    i440fx_free(pc->i440fx);
+    pc->i440fx = NULL;
+    pci_bus_free(pc->pci_bus);
+    pc->pci_bus = NULL;
+}
+
 int pc_devices_init(Machine *m, GError **errp)
 {
     PCDevices *pc = m->pc;
 
     pc->debug_ports = debug_ports_new(m);
-    /* The 8259 pair is always there; under an in-kernel irqchip the
-     * accelerator handles its ports itself and this model stays idle. */
-    pc->pic = i8259_new(m->as, m->cpu_intr);
-    m->intack = pc_irqchip_intack;
-    machine_add_reset_hook(m, pc_pic_reset, pc->pic);
+    /* 8259 pair, local APICs, IOAPIC (hw/pc-irqchip.c). */
+    if (pc_irqchip_init(m, errp) < 0) {
+        return -1;
+    }
+    if (pc_pci_init(m, errp) < 0) {
+        return -1;
+    }
     pc->pit = i8254_new(m->as, m->gsi[0]);
     machine_add_reset_hook(m, pc_pit_reset, pc->pit);
     pc->port61 = pc_port61_new(m->as, pc->pit);
@@ -58,6 +106,32 @@ int pc_devices_init(Machine *m, GError **errp)
     }
     pc->acpi_pm = acpi_pm_new(m);
     pc->fw_cfg = fw_cfg_new(m->as);
+
+    /* What suspend saves, one section per device. */
+    for (int i = 0; i < PC_SERIAL_PORTS; i++) {
+        if (pc->serial->port[i]) {
+            gchar *id = g_strdup_printf("serial.%d", i);
+            machine_add_vmstate(m, id, &serial16550a_vmstate, pc->serial->port[i]);
+            g_free(id);
+        }
+    }
+    machine_add_vmstate(m, "debug-ports", &debug_ports_vmstate, pc->debug_ports);
+    machine_add_vmstate(m, "i8259", &i8259_vmstate, pc->pic);
+    for (int i = 0; pc->apic_bus && i < apic_bus_ncpus(pc->apic_bus); i++) {
+        gchar *id = g_strdup_printf("apic.%d", i);
+        machine_add_vmstate(m, id, &apic_vmstate, apic_bus_cpu(pc->apic_bus, i));
+        g_free(id);
+    }
+    machine_add_vmstate(m, "ioapic", &ioapic_vmstate, pc->ioapic);
+    machine_add_vmstate(m, "i8254", &i8254_vmstate, pc->pit);
+    machine_add_vmstate(m, "port61", &pc_port61_vmstate, pc->port61);
+    machine_add_vmstate(m, "mc146818-rtc", &mc146818_rtc_vmstate, pc->rtc);
+    machine_add_vmstate(m, "i8042", &i8042_vmstate, pc->i8042);
+    machine_add_vmstate(m, "ps2-kbd", &ps2_kbd_vmstate, i8042_keyboard(pc->i8042));
+    machine_add_vmstate(m, "ps2-mouse", &ps2_mouse_vmstate, i8042_mouse(pc->i8042));
+    machine_add_vmstate(m, "port92", &port92_vmstate, pc->port92);
+    machine_add_vmstate(m, "acpi-pm", &acpi_pm_vmstate, pc->acpi_pm);
+    machine_add_vmstate(m, "fw-cfg", &fw_cfg_vmstate, pc->fw_cfg);
     /* Last: the tables describe the devices above. */
     return pc_firmware_init(m, errp);
 }
@@ -69,6 +143,8 @@ void pc_devices_free(Machine *m)
     if (!pc) {
         return;
     }
+    vmstate_list_free(m->vmstate);
+    m->vmstate = NULL;
     pc_firmware_free(m);
     fw_cfg_free(pc->fw_cfg);
     acpi_pm_free(pc->acpi_pm);
@@ -78,6 +154,7 @@ void pc_devices_free(Machine *m)
     mc146818_rtc_free(pc->rtc);
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
-    i8259_free(pc->pic);
+    pc_pci_free(m);
+    pc_irqchip_free(m);
     debug_ports_free(pc->debug_ports);
 }

@@ -14,6 +14,7 @@
 #include "hw/pc-port61.h"
 #include "log.h"
 #include "timer.h"
+#include "vmstate.h"
 
 static void port61_update_speaker(PCPort61 *p)
 {
@@ -64,6 +65,17 @@ void pc_port61_reset(PCPort61 *p)
 {
     port61_write(p, 0, 0, 1);
 }
+
+/* Gate 2 itself is part of the PIT's state. */
+const VMStateDescription pc_port61_vmstate = {
+    .name = "port61",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8(PCPort61, control),
+        VMSTATE_BOOL(PCPort61, speaker_on),
+        VMSTATE_END
+    },
+};
 
 PCPort61 *pc_port61_new(AddressSpace *as, I8254 *pit)
 {

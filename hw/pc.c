@@ -119,6 +119,7 @@ void machine_reset(Machine *m)
     if (running) {
         m->accel->pause(m);
     }
+    m->reset_generation++;
     machine_run_reset_hooks(m);
     if (pc_boot_load(m, &err) < 0 || m->accel->set_regs(m, 0, &m->boot_regs) < 0) {
         verror("reset: %s", err ? err->message : "cannot load the boot CPU state");

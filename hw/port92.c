@@ -9,6 +9,7 @@
 #include "hw/port92.h"
 #include "hw/pc.h"
 #include "log.h"
+#include "vmstate.h"
 
 #define PORT92_WRITABLE     0xcb
 
@@ -45,6 +46,16 @@ static void port92_reset(void *opaque)
     p->value = 0;
     i8042_set_a20_port92(p->kbc, false);
 }
+
+/* Its A20 input is also held by the i8042, whose state restores the gate. */
+const VMStateDescription port92_vmstate = {
+    .name = "port92",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8(Port92, value),
+        VMSTATE_END
+    },
+};
 
 Port92 *port92_new(Machine *m, I8042 *kbc, GError **errp)
 {

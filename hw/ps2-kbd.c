@@ -11,6 +11,7 @@
  */
 #include <glib.h>
 #include "hw/ps2.h"
+#include "vmstate.h"
 
 #define KBD_TYPEMATIC_DEFAULT   0x2b    /* 10.9 characters/s, 500 ms delay */
 
@@ -295,6 +296,37 @@ void ps2_kbd_reset(PS2Keyboard *k)
     k->leds = 0;
     kbd_defaults(k);
 }
+
+static int kbd_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    PS2Keyboard *k = opaque;
+    if (k->queue.rptr >= PS2_QUEUE_SIZE || k->queue.count > PS2_QUEUE_SIZE ||
+        (k->scancode_set != 1 && k->scancode_set != 2)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "queue position or scan code set out of range");
+        return -1;
+    }
+    return 0;
+}
+
+const VMStateDescription ps2_kbd_vmstate = {
+    .name = "ps2-kbd",
+    .version = 1,
+    .post_load = kbd_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8_ARRAY(PS2Keyboard, queue.data, PS2_QUEUE_SIZE),
+        VMSTATE_UINT16(PS2Keyboard, queue.rptr),
+        VMSTATE_UINT16(PS2Keyboard, queue.count),
+        VMSTATE_UINT8(PS2Keyboard, pending_cmd),
+        VMSTATE_UINT8(PS2Keyboard, last_sent),
+        VMSTATE_BOOL(PS2Keyboard, scanning),
+        VMSTATE_BOOL(PS2Keyboard, overrun),
+        VMSTATE_UINT8(PS2Keyboard, scancode_set),
+        VMSTATE_UINT8(PS2Keyboard, leds),
+        VMSTATE_UINT8(PS2Keyboard, typematic),
+        VMSTATE_END
+    },
+};
 
 PS2Keyboard *ps2_kbd_new(PS2NotifyFn notify, void *opaque)
 {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <glib.h>
 #include "hw/ps2.h"
+#include "vmstate.h"
 
 struct PS2Mouse {
     PS2NotifyFn notify;
@@ -305,6 +306,45 @@ void ps2_mouse_reset(PS2Mouse *m)
     m->buttons_sent = true;
     mouse_defaults(m);
 }
+
+static int mouse_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    PS2Mouse *m = opaque;
+    if (m->queue.rptr >= PS2_QUEUE_SIZE || m->queue.count > PS2_QUEUE_SIZE ||
+        m->resolution > 3 || (m->id != 0 && m->id != 3 && m->id != 4)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "queue position, resolution or device ID out of range");
+        return -1;
+    }
+    return 0;
+}
+
+const VMStateDescription ps2_mouse_vmstate = {
+    .name = "ps2-mouse",
+    .version = 1,
+    .post_load = mouse_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8_ARRAY(PS2Mouse, queue.data, PS2_QUEUE_SIZE),
+        VMSTATE_UINT16(PS2Mouse, queue.rptr),
+        VMSTATE_UINT16(PS2Mouse, queue.count),
+        VMSTATE_UINT8(PS2Mouse, pending_cmd),
+        VMSTATE_UINT8(PS2Mouse, last_sent),
+        VMSTATE_BOOL(PS2Mouse, reporting),
+        VMSTATE_BOOL(PS2Mouse, remote),
+        VMSTATE_BOOL(PS2Mouse, wrap),
+        VMSTATE_BOOL(PS2Mouse, scaling_2to1),
+        VMSTATE_UINT8(PS2Mouse, resolution),
+        VMSTATE_UINT8(PS2Mouse, sample_rate),
+        VMSTATE_UINT8(PS2Mouse, id),
+        VMSTATE_UINT8_ARRAY(PS2Mouse, rate_history, 3),
+        VMSTATE_INT32(PS2Mouse, dx),
+        VMSTATE_INT32(PS2Mouse, dy),
+        VMSTATE_INT32(PS2Mouse, dz),
+        VMSTATE_UINT32(PS2Mouse, buttons),
+        VMSTATE_BOOL(PS2Mouse, buttons_sent),
+        VMSTATE_END
+    },
+};
 
 PS2Mouse *ps2_mouse_new(PS2NotifyFn notify, void *opaque)
 {

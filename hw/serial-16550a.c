@@ -51,6 +51,7 @@
  */
 #include <string.h>
 #include "hw/serial-16550a.h"
+#include "vmstate.h"
 
 static const uint8_t trigger16[4] = { 1, 4, 8, 14 };
 static const uint8_t trigger64[4] = { 1, 16, 32, 56 };
@@ -587,6 +588,56 @@ void serial16550a_post_load(Serial16550A *s)
     }
     serial_update_irq(s);
 }
+
+static int serial_vmstate_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    Serial16550A *s = opaque;
+    Serial16550ARegs *r = &s->r;
+
+    if (r->rx_head >= UART_FIFO_MAX || r->rx_count > UART_FIFO_MAX ||
+        r->tx_head >= UART_FIFO_MAX || r->tx_count > UART_FIFO_MAX ||
+        r->timeout_deadline < -1 || r->tx_deadline < -1) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "FIFO positions or deadlines out of range");
+        return -1;
+    }
+    serial16550a_post_load(s);
+    chardev_accept_input(s->chr);
+    return 0;
+}
+
+const VMStateDescription serial16550a_vmstate = {
+    .name = "serial-16550a",
+    .version = 1,
+    .post_load = serial_vmstate_post_load,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT8(Serial16550A, r.ier),
+        VMSTATE_UINT8(Serial16550A, r.fcr),
+        VMSTATE_UINT8(Serial16550A, r.lcr),
+        VMSTATE_UINT8(Serial16550A, r.mcr),
+        VMSTATE_UINT8(Serial16550A, r.scr),
+        VMSTATE_UINT8(Serial16550A, r.lsr),
+        VMSTATE_UINT8(Serial16550A, r.msr),
+        VMSTATE_UINT8(Serial16550A, r.msr_ext),
+        VMSTATE_UINT16(Serial16550A, r.divisor),
+        VMSTATE_UINT8(Serial16550A, r.rbr_last),
+        VMSTATE_UINT8_ARRAY(Serial16550A, r.rx_fifo, UART_FIFO_MAX),
+        VMSTATE_UINT8_ARRAY(Serial16550A, r.rx_err, UART_FIFO_MAX),
+        VMSTATE_UINT8(Serial16550A, r.rx_head),
+        VMSTATE_UINT8(Serial16550A, r.rx_count),
+        VMSTATE_BOOL(Serial16550A, r.rx_fifo_error),
+        VMSTATE_BOOL(Serial16550A, r.timeout_pending),
+        VMSTATE_INT64(Serial16550A, r.timeout_deadline),
+        VMSTATE_UINT8_ARRAY(Serial16550A, r.tx_fifo, UART_FIFO_MAX),
+        VMSTATE_UINT8(Serial16550A, r.tx_head),
+        VMSTATE_UINT8(Serial16550A, r.tx_count),
+        VMSTATE_BOOL(Serial16550A, r.tsr_busy),
+        VMSTATE_UINT8(Serial16550A, r.tsr),
+        VMSTATE_INT64(Serial16550A, r.tx_deadline),
+        VMSTATE_BOOL(Serial16550A, r.thr_pending),
+        VMSTATE_END
+    },
+};
 
 Serial16550A *serial16550a_new(AddressSpace *as, uint16_t base, IrqLine *irq,
                                Chardev *chr)

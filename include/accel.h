@@ -15,6 +15,7 @@
 #include "x86-regs.h"
 
 typedef struct Machine Machine;
+typedef struct VMStateStream VMStateStream;     /* include/vmstate.h */
 
 typedef struct AccelOps {
     const char *name;
@@ -39,6 +40,12 @@ typedef struct AccelOps {
     /* Set the level of an interrupt input (GSI) of the accelerator's own
      * interrupt controllers; NULL when it has none (userspace models). */
     void (*set_gsi)(Machine *m, int gsi, int level);
+    /* Suspend/resume: append the accelerator's state sections (each vCPU,
+     * in-kernel devices) to `out` while the vCPUs are paused; read them back
+     * from `in` after init and before start.  Section ids name the
+     * accelerator, so a .std resumes only under the one that wrote it. */
+    int (*save_state)(Machine *m, GByteArray *out, GError **errp);
+    int (*load_state)(Machine *m, VMStateStream *in, GError **errp);
 } AccelOps;
 
 extern const AccelOps accel_kvm_ops;

@@ -16,6 +16,8 @@
 
 const char *esx_vmlist_path(void);
 
+/* The configuration paths of a vm-list's text, in order (NULL-terminated). */
+gchar **esx_vmlist_parse(const char *text);
 /* The registered configuration paths, in file order (NULL-terminated). */
 gchar **esx_vmlist_read(const char *list_path, GError **errp);
 /* Register / unregister `cfg_path` (made absolute).  Registering a path

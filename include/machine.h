@@ -60,10 +60,13 @@ typedef enum ShutdownCause {
     SHUTDOWN_HOST_QUIT,         /* monitor quit, signal */
     SHUTDOWN_HOST_RESET,        /* monitor system_reset */
     SHUTDOWN_HOST_SIGNAL,       /* SIGINT, SIGTERM, SIGHUP */
+    SHUTDOWN_HOST_SUSPEND,      /* suspended to a .std file: exit 0 */
     SHUTDOWN_INTERNAL_ERROR,    /* accelerator failed; exit status 1 */
 } ShutdownCause;
 
 typedef struct PCDevices PCDevices;     /* hw/pc.c */
+typedef struct VMStateList VMStateList; /* include/vmstate.h */
+typedef struct VMStateDescription VMStateDescription;
 
 typedef struct Machine {
     MachineConfig *cfg;
@@ -89,6 +92,8 @@ typedef struct Machine {
     bool a20_enabled;
 
     PCDevices *pc;
+    /* The state sections of the devices, in creation order (suspend). */
+    VMStateList *vmstate;
 
     const AccelOps *accel;
     void *accel_state;
@@ -100,6 +105,10 @@ typedef struct Machine {
     void *power_button_opaque;
 
     RunState state;
+    /* Counts machine resets: a guest's request made before a reset (say a
+     * hlt with interrupts off right after asking the keyboard controller
+     * to reset) must not end the machine that the reset started anew. */
+    uint64_t reset_generation;
     ShutdownCause shutdown_cause;
     int exit_status;
 } Machine;
@@ -120,6 +129,11 @@ void machine_resume(Machine *m);
 void machine_request_powerdown(Machine *m);
 /* The run state as QMP names it: "running", "paused", "shutdown", ... */
 const char *machine_state_name(const Machine *m);
+
+/* Register a device's state for suspend/resume under a unique section id
+ * ("i8259", "serial.0"); the list goes with the devices (pc_devices_free). */
+void machine_add_vmstate(Machine *m, const char *id,
+                         const VMStateDescription *vmsd, void *opaque);
 
 /* Reset now (main loop, big lock held): devices, boot state, vCPUs. */
 void machine_reset(Machine *m);

@@ -22,6 +22,9 @@ int64_t vclock_ns(void);
 void vclock_stop(void);
 void vclock_start(void);
 bool vclock_running(void);
+/* Make the virtual time `ns` now (resume from a .std); the clock keeps
+ * running or standing as it was. */
+void vclock_set(int64_t ns);
 
 /* Manual clock (tests): from now on time moves only by vclock_advance. */
 void vclock_set_manual(int64_t start_ns);

@@ -91,4 +91,9 @@ void x86_cpu_get_stats(X86CPU *cpu, X86CPUStats *st);
 /* Bound on the memory of decoded code (bytes; default 32 MiB). */
 void x86_cpu_set_code_cache_limit(X86CPU *cpu, uint64_t bytes);
 
+/* The CPU's architectural state for suspend/resume (include/vmstate.h;
+ * target-i386/state.c says what it holds).  Save it between two
+ * x86_cpu_exec calls; loading empties the TLB and the decode cache. */
+extern const struct VMStateDescription x86_cpu_vmstate;
+
 #endif

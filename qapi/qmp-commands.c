@@ -6,7 +6,11 @@
 #include <string.h>
 #include "config.h"
 #include "machine.h"
+#include "hw/i8042.h"
+#include "hw/pc.h"
+#include "keycodes.h"
 #include "qmp-commands.h"
+#include "suspend.h"
 
 static JsonNode *object_node(JsonObject *o)
 {
@@ -165,6 +169,25 @@ JsonNode *qmp_cmd_query_cpus_fast(JsonObject *args, GError **errp)
     return array_node(a);
 }
 
+JsonNode *qmp_cmd_vmkemu_suspend(JsonObject *args, GError **errp)
+{
+    Machine *m = need_machine(errp);
+    GError *err = NULL;
+    char *file = NULL;
+    if (!m) {
+        return NULL;
+    }
+    if (machine_suspend(m, &file, &err) < 0) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_GENERIC, "%s", err->message);
+        g_error_free(err);
+        return NULL;
+    }
+    JsonObject *o = json_object_new();
+    json_object_set_string_member(o, "file", file);
+    g_free(file);
+    return object_node(o);
+}
+
 JsonNode *qmp_cmd_query_name(JsonObject *args, GError **errp)
 {
     JsonObject *o = json_object_new();
@@ -173,4 +196,74 @@ JsonNode *qmp_cmd_query_name(JsonObject *args, GError **errp)
         json_object_set_string_member(o, "name", m->cfg->name);
     }
     return object_node(o);
+}
+
+/* Keys pressed by send-key, released after the hold time. */
+typedef struct HeldKeys {
+    uint16_t codes[16];
+    int n;
+} HeldKeys;
+
+static gboolean release_keys(gpointer data)
+{
+    HeldKeys *h = data;
+    Machine *m = current_machine();
+    if (m && m->pc && m->pc->i8042) {
+        for (int i = h->n - 1; i >= 0; i--) {
+            i8042_key_event(m->pc->i8042, h->codes[i], false);
+        }
+    }
+    g_free(h);
+    return G_SOURCE_REMOVE;
+}
+
+JsonNode *qmp_cmd_send_key(JsonObject *args, GError **errp)
+{
+    Machine *m = need_machine(errp);
+    if (!m) {
+        return NULL;
+    }
+    if (!m->pc || !m->pc->i8042) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_DEVICE_NOT_FOUND,
+                    "The machine has no keyboard");
+        return NULL;
+    }
+    JsonNode *keys = json_object_get_member(args, "keys");
+    if (JSON_NODE_TYPE(keys) != JSON_NODE_ARRAY) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_GENERIC,
+                    "Parameter 'keys' expects an array");
+        return NULL;
+    }
+    JsonArray *a = json_node_get_array(keys);
+    guint n = json_array_get_length(a);
+    if (n == 0 || n > 16) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_GENERIC,
+                    "Parameter 'keys' must hold 1 to 16 keys");
+        return NULL;
+    }
+    HeldKeys *h = g_new0(HeldKeys, 1);
+    for (guint i = 0; i < n; i++) {
+        JsonNode *k = json_array_get_element(a, i);
+        JsonObject *o = JSON_NODE_HOLDS_OBJECT(k) ? json_node_get_object(k) : NULL;
+        const char *type = o ? json_object_get_string_member_with_default(o, "type", "") : "";
+        JsonNode *d = o ? json_object_get_member(o, "data") : NULL;
+        const char *name = d && JSON_NODE_HOLDS_VALUE(d) &&
+                           json_node_get_value_type(d) == G_TYPE_STRING ?
+                           json_node_get_string(d) : NULL;
+        uint16_t code = name ? keycode_qcode_to_set2(name) : 0;
+        if (strcmp(type, "qcode") || !code) {
+            g_set_error(errp, qmp_error_quark(), QMP_ERROR_GENERIC,
+                        "Parameter 'keys': element %u is not a known "
+                        "{\"type\": \"qcode\", \"data\": KEY}", i);
+            g_free(h);
+            return NULL;
+        }
+        h->codes[h->n++] = code;
+    }
+    for (int i = 0; i < h->n; i++) {
+        i8042_key_event(m->pc->i8042, h->codes[i], true);
+    }
+    int64_t hold = json_object_get_int_member_with_default(args, "hold-time", 100);
+    g_timeout_add(CLAMP(hold, 0, 10000), release_keys, h);
+    return NULL;
 }

@@ -22,5 +22,7 @@ JsonNode *qmp_cmd_query_commands(JsonObject *args, GError **errp);
 JsonNode *qmp_cmd_query_block(JsonObject *args, GError **errp);
 JsonNode *qmp_cmd_query_cpus_fast(JsonObject *args, GError **errp);
 JsonNode *qmp_cmd_query_name(JsonObject *args, GError **errp);
+JsonNode *qmp_cmd_send_key(JsonObject *args, GError **errp);
+JsonNode *qmp_cmd_vmkemu_suspend(JsonObject *args, GError **errp);
 
 #endif

@@ -21,5 +21,9 @@ const QmpCommand qmp_commands[] = {
     { "query-block", no_args, qmp_cmd_query_block },
     { "query-cpus-fast", no_args, qmp_cmd_query_cpus_fast },
     { "query-name", no_args, qmp_cmd_query_name },
+    { "send-key", (const QmpArg[]){ { "keys", QMP_ANY }, { "hold-time", QMP_INT, true },
+                                    { NULL } },
+      qmp_cmd_send_key },
+    { "vmkemu-suspend", no_args, qmp_cmd_vmkemu_suspend },
     { NULL }
 };

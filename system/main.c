@@ -5,11 +5,20 @@
  * port ((N << 1) | 1); 0 when a reset ends it under -no-reboot, when it
  * halts with interrupts off, or on a triple fault under -no-reboot (each
  * logged and, for the last two, reported on stderr); 1 when the machine
- * cannot be built or the accelerator fails; 2 for a bad command line.
+ * cannot be built or the accelerator fails, or when a suspended state is
+ * refused; 2 for a bad command line.
+ *
+ * A VM launched from a .cfg whose .std file exists resumes from it instead
+ * of booting, and the .std is deleted unless resume.repeatable = TRUE
+ * (manual, "Suspending and Resuming Virtual Machines").
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <glib-unix.h>
 #include "machine.h"
 #include "main-loop.h"
@@ -17,7 +26,57 @@
 #include "options.h"
 #include "esx-cfg.h"
 #include "esx-runtime.h"
+#include "esx-suspend.h"
+#include "std-file.h"
+#include "suspend.h"
 #include "monitor.h"
+
+/* Resume from the VM's .std when there is one; set where it suspends to.
+ * Returns -1 after reporting why the launch cannot go on. */
+static int resume_if_suspended(Machine *m, EsxCfg *esx, EsxVmSettings *vm)
+{
+    GError *err = NULL;
+    uint8_t digest[STD_DIGEST_LEN];
+    char *rel = esx_suspend_file(esx->path, vm);
+    char *std = g_canonicalize_filename(rel, NULL);
+    char *cfg_abs = esx_cfg_abspath(esx->path);
+    int ret = 0;
+
+    g_free(rel);
+    if (std_file_digest(esx->path, digest, &err) < 0) {
+        verror("%s", err->message);
+        g_error_free(err);
+        ret = -1;
+    } else if (g_file_test(std, G_FILE_TEST_EXISTS)) {
+        if (std_load(m, std, digest, &err) < 0) {
+            verror("%s", err->message);
+            g_error_free(err);
+            ret = -1;
+        } else if (vm->resume_repeatable) {
+            vlog("resumed from %s (kept: resume.repeatable = TRUE)", std);
+        } else if (unlink(std) < 0) {
+            verror("%s: resumed, but cannot remove it: %s", std, g_strerror(errno));
+            ret = -1;
+        } else {
+            /* Used once (manual, "Repeatable Resumes"): make the removal
+             * durable before the guest runs on. */
+            gchar *dir = g_path_get_dirname(std);
+            int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd >= 0) {
+                fsync(fd);
+                close(fd);
+            }
+            g_free(dir);
+            vlog("resumed from %s (removed)", std);
+        }
+    }
+    if (ret == 0) {
+        suspend_set_target(std, cfg_abs, digest, vm->resume_repeatable);
+    }
+    g_free(cfg_abs);
+    g_free(std);
+    return ret;
+}
 
 static gboolean on_signal(gpointer data)
 {
@@ -90,6 +149,11 @@ int main(int argc, char **argv)
         status = 1;
         goto out;
     }
+    if (esx && resume_if_suspended(m, esx, &vm) < 0) {
+        machine_destroy(m);
+        status = 1;
+        goto out;
+    }
     for (int i = 0; i < cfg.nqmp; i++) {
         if (monitor_listen(cfg.qmp[i], &err) < 0) {
             verror("%s", err->message);
@@ -136,6 +200,7 @@ int main(int argc, char **argv)
     }
     machine_destroy(m);
 out:
+    suspend_clear_target();
     machine_config_clear(&cfg);
     esx_cfg_free(esx);
     esx_vm_settings_clear(&vm);

@@ -49,6 +49,7 @@ void x86_cpu_reset(X86CPU *cpu)
     cpu->dr[7] = 0x400;
     x86_cpu_set_regs(cpu, &r);
     x86_fpu_reset(cpu);
+    x86_sse_reset(cpu);
     x86_code_flush(cpu);
     x86_code_reap(cpu);
 }

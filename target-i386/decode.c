@@ -658,9 +658,16 @@ static bool decode_one(Dec *d, uint32_t eip, uint32_t mode, X86Insn *i)
         i->rm = op & 7;
         fn = op16 ? x86_h_ud : x86_h_bswap;     /* 16-bit BSWAP is undefined */
         break;
-    default:
-        fn = x86_h_ud;
+    default: {
+        /* MMX, SSE, SSE2 and the rest of the 0F map (sse.c). */
+        bool imm8 = false;
+        unsigned pfx = rep == IF_REPNE ? 3 : rep ? 2 : op16 == code32;    /* F2 F3 66 */
+        fn = op < 0x100 ? x86_h_ud : x86_sse_decode(i, op & 0xff, pfx, mem, &imm8);
+        if (imm8) {
+            i->imm = fetch8(d);
+        }
         break;
+    }
     }
 
 done:

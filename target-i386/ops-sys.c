@@ -194,7 +194,10 @@ const X86Handler x86_h_out_dx[3] = { out_dx_0, out_dx_1, out_dx_2 };
                      (1u << 11) |   /* SEP */       \
                      (1u << 13) |   /* PGE */       \
                      (1u << 15) |   /* CMOV */      \
-                     (1u << 16))    /* PAT */
+                     (1u << 16) |   /* PAT */       \
+                     CPUID_1_EDX_SIMD)
+/* The SIMD part (sse.c): CLFLUSH, MMX, FXSAVE/FXRSTOR, SSE, SSE2. */
+#define CPUID_1_EDX_SIMD ((1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
 #define CPUID_80000001_EDX (1u << 20)   /* NX */
 
 static void cpuid(X86CPU *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -211,7 +214,7 @@ static void cpuid(X86CPU *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
         break;
     case 1:
         r[0] = (6 << 8) | (1 << 4) | 9;     /* family 6, model 1, stepping 9 */
-        r[1] = (1 << 16);                   /* one logical processor */
+        r[1] = (1 << 16) | (8 << 8);        /* one logical processor; CLFLUSH 64 bytes */
         r[3] = CPUID_1_EDX;
         break;
     case 0x80000000:
@@ -399,7 +402,8 @@ void x86_set_cr3(X86CPU *cpu, uint32_t v)
     x86_tlb_flush(cpu, false);
 }
 
-#define CR4_VALID (CR4_TSD | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE)
+#define CR4_VALID (CR4_TSD | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | \
+                   CR4_OSFXSR | CR4_OSXMMEXCPT)
 
 void x86_set_cr4(X86CPU *cpu, uint32_t v)
 {

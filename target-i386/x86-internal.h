@@ -15,6 +15,7 @@
 #include <string.h>
 #include <glib.h>
 #include "x86-cpu.h"
+#include "sse-state.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -299,6 +300,8 @@ struct X86CPU {
     X86CodeCache *code;
     uint64_t as_gen;
     X86CPUStats stats;
+
+    X86SSEState sse;            /* XMM registers, MXCSR (sse.c) */
 };
 
 /* ------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "main-loop.h"
 #include "monitor.h"
 #include "timer.h"
+#include "vmstate.h"
 
 static Machine *the_machine;
 
@@ -71,6 +72,15 @@ void machine_add_reset_hook(Machine *m, ResetFn fn, void *opaque)
     g_array_append_val(reset_hooks, h);
 }
 
+void machine_add_vmstate(Machine *m, const char *id,
+                         const VMStateDescription *vmsd, void *opaque)
+{
+    if (!m->vmstate) {
+        m->vmstate = vmstate_list_new();
+    }
+    vmstate_list_add(m->vmstate, id, vmsd, opaque);
+}
+
 void machine_run_reset_hooks(Machine *m)
 {
     for (guint i = 0; reset_hooks && i < reset_hooks->len; i++) {
@@ -90,6 +100,7 @@ static const char *cause_name(ShutdownCause c)
     case SHUTDOWN_HOST_QUIT: return "quit requested";
     case SHUTDOWN_HOST_RESET: return "reset requested";
     case SHUTDOWN_HOST_SIGNAL: return "ended by a signal";
+    case SHUTDOWN_HOST_SUSPEND: return "suspended to disk";
     case SHUTDOWN_INTERNAL_ERROR: return "internal error";
     default: return "none";
     }
@@ -107,6 +118,7 @@ static const char *cause_qmp_name(ShutdownCause c)
     case SHUTDOWN_HOST_QUIT: return "host-qmp-quit";
     case SHUTDOWN_HOST_RESET: return "host-qmp-system-reset";
     case SHUTDOWN_HOST_SIGNAL: return "host-signal";
+    case SHUTDOWN_HOST_SUSPEND: return "host-qmp-quit";
     case SHUTDOWN_INTERNAL_ERROR: return "host-error";
     default: return "none";
     }
@@ -116,7 +128,7 @@ static void emit_with_cause(const char *event, ShutdownCause cause)
 {
     JsonObject *data = json_object_new();
     bool guest = cause != SHUTDOWN_HOST_QUIT && cause != SHUTDOWN_HOST_RESET &&
-                 cause != SHUTDOWN_HOST_SIGNAL &&
+                 cause != SHUTDOWN_HOST_SIGNAL && cause != SHUTDOWN_HOST_SUSPEND &&
                  cause != SHUTDOWN_INTERNAL_ERROR && cause != SHUTDOWN_NONE;
     json_object_set_boolean_member(data, "guest", guest);
     json_object_set_string_member(data, "reason", cause_qmp_name(cause));
@@ -171,7 +183,16 @@ typedef struct Request {
     ShutdownCause cause;
     int status;
     bool reset;
+    uint64_t generation;        /* m->reset_generation when made */
 } Request;
+
+/* Requests that come from the guest's own actions. */
+static bool from_guest(ShutdownCause c)
+{
+    return c == SHUTDOWN_GUEST_POWEROFF || c == SHUTDOWN_GUEST_RESET ||
+           c == SHUTDOWN_TRIPLE_FAULT || c == SHUTDOWN_HALTED ||
+           c == SHUTDOWN_EXIT_PORT;
+}
 
 static gboolean handle_request(gpointer data)
 {
@@ -180,6 +201,8 @@ static gboolean handle_request(gpointer data)
 
     if (m->state == RUN_STATE_SHUTDOWN) {
         /* The first request to end the machine wins. */
+    } else if (from_guest(r->cause) && r->generation != m->reset_generation) {
+        vlog("dropped a request of the guest before its reset: %s", cause_name(r->cause));
     } else if (r->reset && !m->cfg->no_reboot) {
         vlog("reset: %s", cause_name(r->cause));
         machine_reset(m);
@@ -203,7 +226,7 @@ static gboolean handle_request(gpointer data)
 static void post_request(Machine *m, ShutdownCause cause, int status, bool reset)
 {
     Request *r = g_new(Request, 1);
-    *r = (Request){ m, cause, status, reset };
+    *r = (Request){ m, cause, status, reset, m->reset_generation };
     g_idle_add(handle_request, r);
 }
 

@@ -67,6 +67,22 @@ void vclock_start(void)
     }
 }
 
+void vclock_set(int64_t ns)
+{
+    if (manual) {
+        manual_now = ns;
+    } else if (running) {
+        clock_initialised = true;
+        offset = host_ns() - ns;
+    } else {
+        clock_initialised = true;
+        stopped_at = ns;
+    }
+    if (wakeup_fn) {
+        wakeup_fn();
+    }
+}
+
 bool vclock_running(void)
 {
     return running;

@@ -59,6 +59,9 @@ void acpi_pm_reset(AcpiPm *pm);
 void acpi_pm_press_power_button(AcpiPm *pm);
 /* PM timer value now (for tests and the monitor). */
 uint32_t acpi_pm_timer_value(AcpiPm *pm);
+/* The PM block's state for suspend/resume (include/vmstate.h); the timer's
+ * value is the virtual clock's. */
+extern const struct VMStateDescription acpi_pm_vmstate;
 
 /* --- the tables (hw/acpi-tables.c) --------------------------------------- */
 
@@ -73,6 +76,11 @@ typedef struct AcpiConfig {
     uint8_t century_index;      /* CMOS index of the century byte, 0x32 */
     bool vga_present;           /* IAPC_BOOT_ARCH "VGA Not Present" when false */
     bool fw_cfg_device;         /* describe fw_cfg (QEMU0002) in the DSDT */
+    /* \_SB.PCI0, the PCI host bridge (docs/pci.md): its memory window and
+     * the GSI of PIRQA (PIRQB-D follow); no PCI0 when pci_host is false. */
+    bool pci_host;
+    uint32_t pci_mem_start, pci_mem_end;
+    uint8_t pci_pirq_gsi_base;
 } AcpiConfig;
 
 /* The PC's defaults for `ncpus` CPUs. */

@@ -2,7 +2,7 @@
  * A small builder for ACPI Machine Language byte code (ACPI 6.x chapter 20,
  * "ACPI Machine Language (AML) Specification"), enough for vmkemu's DSDT:
  * names, integers, strings, packages, buffers, scopes, devices, methods
- * and I/O-port resource templates.
+ * and resource templates (I/O ports, address space windows).
  *
  * A node is either plain bytes or a block (scope, device, method, package,
  * buffer) whose PkgLength is computed when it is appended to its parent.
@@ -45,6 +45,13 @@ Aml *aml_return(Aml *value);
 Aml *aml_resource_template(void);
 /* I/O port descriptor (6.4.2.5), 16-bit decode. */
 Aml *aml_io(uint16_t min, uint16_t max, uint8_t align, uint8_t len);
+
+/* Address space descriptors (6.4.3.5.2 DWord, 6.4.3.5.3 Word) of a
+ * bridge's window: ResourceProducer, MinFixed, MaxFixed, PosDecode, no
+ * translation, length max - min + 1. */
+Aml *aml_word_bus_number(uint16_t min, uint16_t max);
+Aml *aml_word_io(uint16_t min, uint16_t max);                 /* EntireRange */
+Aml *aml_dword_memory(uint32_t min, uint32_t max);            /* Cacheable, RW */
 
 /* Exposed for tests: the PkgLength encoding of a length that already counts
  * the PkgLength bytes themselves; returns the number of bytes (1-4) or 0

@@ -103,4 +103,7 @@ int fw_cfg_find_file(FwCfg *f, const char *name);
  * writable items. */
 const uint8_t *fw_cfg_item(FwCfg *f, uint16_t key, size_t *len);
 
+/* The selector, offset and DMA address for suspend/resume (vmstate.h). */
+extern const struct VMStateDescription fw_cfg_vmstate;
+
 #endif

@@ -66,4 +66,8 @@ void i8042_mouse_event(I8042 *s, int dx, int dy, int dz, unsigned buttons);
 /* The A20 gate is the OR of output port bit 1 and port 0x92 bit 1. */
 void i8042_set_a20_port92(I8042 *s, bool enabled);
 
+/* The controller's state for suspend/resume (include/vmstate.h); the
+ * keyboard and mouse have their own (ps2.h). */
+extern const struct VMStateDescription i8042_vmstate;
+
 #endif

@@ -93,4 +93,8 @@ bool i8254_get_out(I8254 *pit, int ch);
  * channel is in another mode or not counting. */
 double i8254_get_frequency(I8254 *pit, int ch);
 
+/* The counters' state for suspend/resume (include/vmstate.h); the timer of
+ * channel 0 is re-armed from its saved deadline. */
+extern const struct VMStateDescription i8254_vmstate;
+
 #endif

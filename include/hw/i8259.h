@@ -68,4 +68,7 @@ int i8259_intack(I8259 *pic);
 /* Level of the master's INT output (the CPU's INTR). */
 bool i8259_intr_level(const I8259 *pic);
 
+/* The pair's state for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription i8259_vmstate;
+
 #endif

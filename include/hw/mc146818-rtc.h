@@ -113,4 +113,8 @@ void mc146818_rtc_cmos_write(Mc146818Rtc *s, uint8_t index, uint8_t value);
 /* Bit 7 of the last index written to port 0x70. */
 bool mc146818_rtc_nmi_masked(const Mc146818Rtc *s);
 
+/* The chip's state for suspend/resume (include/vmstate.h): registers, RAM,
+ * the calendar and its time base on the virtual clock. */
+extern const struct VMStateDescription mc146818_rtc_vmstate;
+
 #endif

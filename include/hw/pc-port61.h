@@ -31,5 +31,7 @@ PCPort61 *pc_port61_new(AddressSpace *as, I8254 *pit);
 void pc_port61_free(PCPort61 *p);
 /* Bits 0-3 clear: gate 2 low, speaker off. */
 void pc_port61_reset(PCPort61 *p);
+/* Its state for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription pc_port61_vmstate;
 
 #endif

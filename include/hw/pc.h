@@ -13,6 +13,7 @@
 #define PC_PCI_HOLE_START   0xc0000000ULL   /* RAM above this moves to 4 GiB */
 #define PC_4G               0x100000000ULL
 #define PC_BIOS_LOW_MAX     0x20000ULL      /* ROM shown below 1 MiB: 128 KiB */
+#define PC_PCI_MEM_END      0xfebfffffULL   /* last byte of the PCI memory window */
 
 typedef struct DebugPorts DebugPorts;
 typedef struct PCSerial PCSerial;
@@ -22,10 +23,16 @@ typedef struct Port92 Port92;
 typedef struct AcpiPm AcpiPm;           /* hw/acpi-pm.c */
 typedef struct FwCfg FwCfg;             /* hw/fw-cfg.c */
 typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
+typedef struct PciBus PciBus;           /* hw/core/pci.c */
+typedef struct I440fx I440fx;           /* hw/i440fx.c */
+typedef struct Piix3 Piix3;             /* hw/piix3.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
     struct I8259 *pic;          /* 0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1 */
+    IrqLine *pic_intr;          /* the master 8259's INT output */
+    struct ApicBus *apic_bus;   /* local APICs at 0xfee00000 */
+    struct IOApic *ioapic;      /* 0xfec00000 */
     struct I8254 *pit;          /* 0x40-0x43 */
     struct PCPort61 *port61;    /* 0x61 */
     Mc146818Rtc *rtc;           /* 0x70-0x71, IRQ 8 (hw/mc146818-rtc.c) */
@@ -37,6 +44,9 @@ struct PCDevices {
     AcpiPm *acpi_pm;            /* 0x600-0x60b, SCI on GSI 9 */
     FwCfg *fw_cfg;              /* 0x510-0x511, 0x514-0x51b */
     PCFirmware *firmware;       /* e820 map, ACPI tables, -kernel files */
+    PciBus *pci_bus;            /* bus 0: 0xcf8, 0xcfc-0xcff (docs/pci.md) */
+    I440fx *i440fx;             /* host bridge, 00:00.0 */
+    Piix3 *piix3;               /* ISA bridge, PIRQ router, 0xcf9; 00:01.0 */
     /* Devices add their state pointers here. */
 };
 
@@ -54,9 +64,31 @@ void pc_bios_free(Machine *m);
 /* hw/pc-devices.c: create / free the legacy devices (one line each). */
 int pc_devices_init(Machine *m, GError **errp);
 void pc_devices_free(Machine *m);
+/* Interrupt routing of the PC (the MADT of the ACPI tables says the same):
+ *   m->gsi[n], n < 16: ISA IRQ n, active high.  It drives 8259 input n and
+ *     IOAPIC input pc_isa_irq_to_gsi(n): ISA IRQ 0 (the PIT) on GSI 2 (the
+ *     MADT's interrupt source override), every other IRQ on GSI n.  ISA
+ *     IRQ 2 is the 8259 cascade and reaches no IOAPIC input.
+ *   m->gsi[n], 16 <= n < 24: PCI interrupt lines, IOAPIC input n only;
+ *     electrically active low (ACPI's default for PCI interrupts): a device
+ *     raising the line pulls the IOAPIC input low.
+ *   IOAPIC input 0: the master 8259's INT (ExtINT, virtual wire through
+ *     the IOAPIC), which also drives LINT0 of every local APIC. */
+static inline int pc_isa_irq_to_gsi(int irq)
+{
+    return irq == 0 ? 2 : irq == 2 ? -1 : irq;
+}
+#define PC_IOAPIC_PIC_PIN   0
+
+/* hw/pc-irqchip.c: create the userspace interrupt controllers (8259 pair,
+ * local APICs, IOAPIC) and wire them; NULL-safe free. */
+int pc_irqchip_init(Machine *m, GError **errp);
+void pc_irqchip_free(Machine *m);
 /* hw/pc-irqchip.c: deliver GSI `n` to the userspace interrupt controllers. */
 void pc_irqchip_set(Machine *m, int n, int level);
-/* hw/pc-irqchip.c: the INTA cycle of the userspace 8259 pair (m->intack). */
+/* hw/pc-irqchip.c: the INTA cycle of CPU 0 (m->intack): through its local
+ * APIC, which passes the 8259's vector on for ExtINT (virtual wire) or when
+ * it is hardware-disabled. */
 int pc_irqchip_intack(Machine *m);
 /* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
  * -append; fills m->boot_regs. */
@@ -65,5 +97,7 @@ int pc_kernel_load(Machine *m, GError **errp);
 /* hw/debug-ports.c */
 DebugPorts *debug_ports_new(Machine *m);
 void debug_ports_free(DebugPorts *d);
+/* The POST code for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription debug_ports_vmstate;
 
 #endif

@@ -19,5 +19,7 @@ typedef struct Port92 Port92;
  * clears it.  NULL with *errp set if the port is taken. */
 Port92 *port92_new(Machine *m, I8042 *kbc, GError **errp);
 void port92_free(Port92 *p);
+/* Its state for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription port92_vmstate;
 
 #endif

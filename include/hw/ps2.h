@@ -125,4 +125,8 @@ uint8_t ps2_mouse_read(PS2Mouse *m);
 void ps2_mouse_event(PS2Mouse *m, int dx, int dy, int dz, unsigned buttons);
 uint8_t ps2_mouse_id(const PS2Mouse *m);   /* 0, 3 (wheel) or 4 (5 buttons) */
 
+/* Each device's state for suspend/resume (include/vmstate.h). */
+extern const struct VMStateDescription ps2_kbd_vmstate;
+extern const struct VMStateDescription ps2_mouse_vmstate;
+
 #endif

@@ -141,6 +141,9 @@ void serial16550a_receive(Serial16550A *s, uint8_t c, uint8_t lsr_errors);
 int64_t serial16550a_char_time_ns(const Serial16550A *s);
 /* Re-arm the timers from the deadlines in `r` (after restoring state). */
 void serial16550a_post_load(Serial16550A *s);
+/* The UART's registers and FIFOs for suspend/resume (include/vmstate.h);
+ * loading runs serial16550a_post_load. */
+extern const struct VMStateDescription serial16550a_vmstate;
 
 /* --- the PC's COM ports (hw/pc-serial.c) --------------------------------
  * COM1 0x3f8 IRQ4, COM2 0x2f8 IRQ3, COM3 0x3e8 IRQ4, COM4 0x2e8 IRQ3; one

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("VMKEMU_SRC", "."), "tests", "lib"))
@@ -20,12 +21,31 @@ if not usable:
 for accel in usable:
     tmp = tempfile.mkdtemp()
     sock = os.path.join(tmp, "qmp.sock")
-    vm = subprocess.Popen([vmkemu, "-accel", accel, "-m", "16", "-name", "qmp-test",
+    logf = os.path.join(tmp, "vm.log")
+    vm = subprocess.Popen([vmkemu, "-accel", accel, "-m", "16", "-name", "qmp-test", "-D", logf,
                            "-bios", os.path.join(guests, "idle.bin"),
                            "-qmp", "unix:%s,server,nowait" % sock],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out_lines = []
+    reader = threading.Thread(target=lambda: out_lines.extend(
+        l.decode(errors="replace") for l in iter(vm.stdout.readline, b"")), daemon=True)
+    reader.start()
+
+    def banners(n, timeout=20.0):
+        """Wait until the guest has printed its banner n times."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if sum("idle guest up" in l for l in list(out_lines)) >= n:
+                return True
+            time.sleep(0.05)
+        return False
+
     try:
         q = Qmp(sock)
+        # Let the guest boot first: this test is about the monitor.  (A
+        # reset a few milliseconds into the first boot can leave this
+        # host's software KVM without a second boot: see docs/kvm.md.)
+        banners(1)
         g = q.greeting
         tap.ok("QMP" in g and g["QMP"]["capabilities"] == [] and
                "qemu" in g["QMP"]["version"], "%s: greeting" % accel)
@@ -77,8 +97,11 @@ for accel in usable:
                "%s: cont and RESUME" % accel)
         tap.ok(q.cmd("system_reset") == {"return": {}}, "%s: system_reset" % accel)
         ev = q.event("RESET")
-        tap.ok(ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"} and
-               "seconds" in ev["timestamp"], "%s: RESET event with reason" % accel)
+        if not tap.ok(ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"} and
+                      "seconds" in ev["timestamp"] and banners(2), "%s: RESET event with reason, "
+                      "the guest boots again" % accel):
+            print("# guest output: %r" % out_lines)
+            print("# log: %r" % open(logf).read()[-2000:])
         tap.ok(q.cmd("system_powerdown") == {"return": {}} and
                q.event("POWERDOWN")["event"] == "POWERDOWN", "%s: POWERDOWN event" % accel)
         # Garbage from a third client does not disturb the VM.
@@ -92,8 +115,9 @@ for accel in usable:
         tap.ok(ev["data"] == {"guest": False, "reason": "host-qmp-quit"},
                "%s: SHUTDOWN event" % accel)
         rc = vm.wait(timeout=20)
-        out = vm.stdout.read().decode()
-        tap.ok(rc == 0 and out.count("idle guest up") == 2 and not os.path.exists(sock),
+        reader.join(timeout=5)
+        boots = sum("idle guest up" in l for l in out_lines)
+        tap.ok(rc == 0 and boots == 2 and not os.path.exists(sock),
                "%s: exit 0, guest booted twice (reset), socket removed" % accel)
     except Exception as e:  # a hang or protocol break fails what is left
         print("# %s: %r" % (accel, e))

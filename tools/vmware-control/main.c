@@ -11,7 +11,10 @@
  * background and returns once its monitor answers; stop and reset are the
  * forced forms; request_stop presses the ACPI power button and returns at
  * once, as the manual says; request_reset asks the guest to reboot with
- * Ctrl-Alt-Del and returns at once.
+ * Ctrl-Alt-Del and returns at once.  suspend writes the VM's .std file
+ * (manual, "Suspending and Resuming Virtual Machines") and returns once the
+ * VM has ended; start then resumes it.  getstate says on, paused, off, or
+ * suspended (a .std exists and the VM does not run).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include "esx-runtime.h"
+#include "esx-suspend.h"
 #include "esx-vmlist.h"
 #include "qmp-client.h"
 
@@ -110,7 +114,8 @@ static QmpClient *connect_vm(const char *cfg, GError **errp)
 }
 
 /* Run one monitor command on the VM; prints a clear line on failure. */
-static int vm_execute(const char *cfg, const char *command, JsonNode **ret)
+static int vm_execute(const char *cfg, const char *command, const char *args,
+                      JsonNode **ret)
 {
     GError *err = NULL;
     QmpClient *c = connect_vm(cfg, &err);
@@ -120,7 +125,7 @@ static int vm_execute(const char *cfg, const char *command, JsonNode **ret)
         g_error_free(err);
         return 1;
     }
-    JsonNode *r = qmp_client_execute(c, command, &err);
+    JsonNode *r = qmp_client_execute(c, command, args, &err);
     qmp_client_close(c);
     if (!r) {
         fprintf(stderr, "vmware-control: %s: %s: %s\n", cfg, command, err->message);
@@ -205,14 +210,42 @@ static int vm_start(const char *cfg)
     return 1;
 }
 
+/* Suspend: the monitor answers once the .std is written; then wait for the
+ * VM to end (its runtime directory goes away). */
+static int vm_suspend(const char *cfg)
+{
+    JsonNode *r = NULL;
+    if (vm_execute(cfg, "vmkemu-suspend", NULL, &r) != 0) {
+        return 1;
+    }
+    const char *file = NULL;
+    if (JSON_NODE_HOLDS_OBJECT(r)) {
+        file = json_object_get_string_member_with_default(json_node_get_object(r),
+                                                          "file", NULL);
+    }
+    char *sock = esx_runtime_qmp_socket(cfg);
+    int tries;
+    for (tries = 0; tries < 600 && g_file_test(sock, G_FILE_TEST_EXISTS); tries++) {
+        g_usleep(50 * 1000);
+    }
+    if (tries == 600) {
+        fprintf(stderr, "vmware-control: %s: suspended to %s, but the virtual machine "
+                "has not ended\n", cfg, file ? file : "its .std file");
+    }
+    g_free(sock);
+    json_node_unref(r);
+    return tries == 600 ? 1 : 0;
+}
+
 static int vm_getstate(const char *cfg)
 {
     JsonNode *r = NULL;
     GError *err = NULL;
     QmpClient *c = connect_vm(cfg, &err);
     const char *state = "off";
+    bool running = c != NULL;
     if (c) {
-        r = qmp_client_execute(c, "query-status", &err);
+        r = qmp_client_execute(c, "query-status", NULL, &err);
         qmp_client_close(c);
     }
     g_clear_error(&err);
@@ -223,6 +256,13 @@ static int vm_getstate(const char *cfg)
     }
     if (r) {
         json_node_unref(r);
+    } else if (!running) {
+        /* Not running: suspended when its .std file exists. */
+        char *std = esx_suspend_file_of_cfg(cfg, NULL);
+        if (std && g_file_test(std, G_FILE_TEST_IS_REGULAR)) {
+            state = "suspended";
+        }
+        g_free(std);
     }
     printf("getstate() = %s\n", state);
     return 0;
@@ -244,18 +284,22 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "start")) {
         return vm_start(cfg);
     } else if (!strcmp(cmd, "stop")) {
-        return vm_execute(cfg, "quit", NULL);
+        return vm_execute(cfg, "quit", NULL, NULL);
     } else if (!strcmp(cmd, "reset")) {
-        return vm_execute(cfg, "system_reset", NULL);
+        return vm_execute(cfg, "system_reset", NULL, NULL);
     } else if (!strcmp(cmd, "request_stop")) {
-        return vm_execute(cfg, "system_powerdown", NULL);
+        return vm_execute(cfg, "system_powerdown", NULL, NULL);
     } else if (!strcmp(cmd, "request_reset")) {
-        return vm_execute(cfg, "send-ctrl-alt-del", NULL);
+        /* Without guest tools, the graceful reset is the three-finger
+         * salute: the guest's own keyboard handler reboots it. */
+        return vm_execute(cfg, "send-key",
+                          "{\"keys\": [{\"type\": \"qcode\", \"data\": \"ctrl\"}, "
+                          "{\"type\": \"qcode\", \"data\": \"alt\"}, "
+                          "{\"type\": \"qcode\", \"data\": \"delete\"}]}", NULL);
     } else if (!strcmp(cmd, "getstate")) {
         return vm_getstate(cfg);
     } else if (!strcmp(cmd, "suspend")) {
-        fprintf(stderr, "vmware-control: %s suspend: not available yet\n", cfg);
-        return 1;
+        return vm_suspend(cfg);
     }
     fprintf(stderr, "vmware-control: %s: unknown command (start, stop, reset, suspend, "
             "request_stop, request_reset or getstate)\n", argv[2]);

@@ -81,7 +81,7 @@ QmpClient *qmp_client_connect(const char *socket_path, GError **errp)
         return NULL;
     }
     json_object_unref(greeting);
-    JsonNode *r = qmp_client_execute(c, "qmp_capabilities", errp);
+    JsonNode *r = qmp_client_execute(c, "qmp_capabilities", NULL, errp);
     if (!r) {
         qmp_client_close(c);
         return NULL;
@@ -99,9 +99,13 @@ void qmp_client_close(QmpClient *c)
     }
 }
 
-JsonNode *qmp_client_execute(QmpClient *c, const char *command, GError **errp)
+JsonNode *qmp_client_execute(QmpClient *c, const char *command, const char *args,
+                             GError **errp)
 {
-    gchar *req = g_strdup_printf("{\"execute\": \"%s\", \"id\": \"vmware-control\"}\n", command);
+    gchar *req = args ?
+        g_strdup_printf("{\"execute\": \"%s\", \"arguments\": %s, \"id\": \"vmware-control\"}\n",
+                        command, args) :
+        g_strdup_printf("{\"execute\": \"%s\", \"id\": \"vmware-control\"}\n", command);
     size_t len = strlen(req), done = 0;
     while (done < len) {
         ssize_t n = send(c->fd, req + done, len - done, MSG_NOSIGNAL);
