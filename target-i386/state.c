@@ -13,9 +13,12 @@
  *
  * Not state: the decode cache and the soft TLB (both are emptied on load),
  * the segments' precomputed access ranges, the decode mode and the TLB
- * set, which follow from the saved registers.  The CPU has no x87/SSE
- * register file yet; when it gets one, its fields join this table in a
- * version 2.
+ * set, which follow from the saved registers.
+ *
+ * Version 2 added the x87 registers and environment (fpu.c: R0-R7, FCW,
+ * FSW, TOP, the empty-tag bits, FOP, FCS:FIP, FDS:FDP; the MMX registers
+ * are R0-R7's significands) and the SSE state (sse.c: XMM0-7, MXCSR).  A
+ * version-1 stream leaves them at their reset values.
  */
 #include "x86-internal.h"
 #include "vmstate.h"
@@ -41,6 +44,58 @@ static const VMStateDescription x86_seg_vmstate = {
     },
 };
 
+static const VMStateDescription x86_f80_vmstate = {
+    .name = "x86-f80",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT64(X86F80, mant),
+        VMSTATE_UINT16(X86F80, se),
+        VMSTATE_END
+    },
+};
+
+static const VMStateDescription x86_fpu_vmstate = {
+    .name = "x86-fpu",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_STRUCT_ARRAY(X86FPU, st, 8, x86_f80_vmstate, X86F80),
+        VMSTATE_UINT16(X86FPU, fcw),
+        VMSTATE_UINT16(X86FPU, fsw),
+        VMSTATE_UINT8(X86FPU, top),
+        VMSTATE_UINT8(X86FPU, tag_empty),
+        VMSTATE_UINT16(X86FPU, fop),
+        VMSTATE_UINT16(X86FPU, fcs),
+        VMSTATE_UINT16(X86FPU, fds),
+        VMSTATE_UINT32(X86FPU, fip),
+        VMSTATE_UINT32(X86FPU, fdp),
+        VMSTATE_END
+    },
+};
+
+static const VMStateDescription x86_xmm_vmstate = {
+    .name = "x86-xmm",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_UINT64_ARRAY(X86Vec, q, 2),
+        VMSTATE_END
+    },
+};
+
+static const VMStateDescription x86_sse_vmstate = {
+    .name = "x86-sse",
+    .version = 1,
+    .fields = (const VMStateField[]){
+        VMSTATE_STRUCT_ARRAY(X86SSEState, xmm, 8, x86_xmm_vmstate, X86Vec),
+        VMSTATE_UINT32(X86SSEState, mxcsr),
+        VMSTATE_END
+    },
+};
+
+/* A struct member that joined the table in section version `v`. */
+#define VMSTATE_STRUCT_V(st, f, sub, et, v) \
+    { .name = #f, .offset = offsetof(st, f) + VMS_TYPE_IS(st, f, et), \
+      .type = VMS_STRUCT, .size = sizeof(et), .vmsd = &(sub), .version_min = (v) }
+
 static int x86_cpu_pre_save(void *opaque, GError **errp)
 {
     X86CPU *cpu = opaque;
@@ -56,6 +111,17 @@ static int x86_cpu_post_load(void *opaque, uint32_t version, GError **errp)
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL, "CPL %u is not 0-3", cpu->cpl);
         return -1;
     }
+    if (cpu->fpu.top > 7) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL, "x87 TOP %u is not 0-7",
+                    cpu->fpu.top);
+        return -1;
+    }
+    if (cpu->sse.mxcsr & ~MXCSR_WRITABLE) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "MXCSR %#x sets reserved bits", cpu->sse.mxcsr);
+        return -1;
+    }
+    cpu->fpu.fsw &= ~0x3800u;                   /* TOP lives in fpu.top */
     for (int k = 0; k < R_ZERO; k++) {
         cpu->r[k].q = cpu->r[k].d;
     }
@@ -84,7 +150,7 @@ static int x86_cpu_post_load(void *opaque, uint32_t version, GError **errp)
 
 const VMStateDescription x86_cpu_vmstate = {
     .name = "x86-cpu",
-    .version = 1,
+    .version = 2,
     .pre_save = x86_cpu_pre_save,
     .post_load = x86_cpu_post_load,
     .fields = (const VMStateField[]){
@@ -116,6 +182,8 @@ const VMStateDescription x86_cpu_vmstate = {
         VMSTATE_UINT64_ARRAY(X86CPU, pdpte, 4),
         VMSTATE_BOOL(X86CPU, halted),
         VMSTATE_BOOL(X86CPU, irq_shadow),
+        VMSTATE_STRUCT_V(X86CPU, fpu, x86_fpu_vmstate, X86FPU, 2),
+        VMSTATE_STRUCT_V(X86CPU, sse, x86_sse_vmstate, X86SSEState, 2),
         VMSTATE_END
     },
 };

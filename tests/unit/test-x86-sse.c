@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 #include "memory.h"
+#include "vmstate.h"
 #include "x86-cpu.h"
 #include "x86-regs.h"
 
@@ -1160,6 +1161,61 @@ static void test_random_code(void)
                    ends[16], ends[19]);
 }
 
+/* FXSAVE [FX_OUT] on `cpu` alone. */
+static void emu_fxsave(X86CPU *cpu, uint8_t out[512])
+{
+    static const uint8_t fxsave[7] = { 0x0f, 0xae, 0x05, 0x00, 0x04, 0x00, 0x40 };
+    X86Registers r;
+    memcpy(emu_ram + (EMU_CODE - LOW_BASE) + 0x100, fxsave, 7);
+    x86_cpu_invalidate_phys(cpu, EMU_CODE + 0x100, 7);
+    x86_regs_flat32(&r, 0x23, 0x2b);
+    r.cr0 = EMU_CR0;
+    r.cr4 = EMU_CR4;
+    r.rip = EMU_CODE + 0x100;
+    r.rflags = 2;
+    x86_cpu_set_regs(cpu, &r);
+    x86_cpu_set_single_step(cpu, true);
+    g_assert_cmpint(x86_cpu_exec(cpu, 1), ==, X86_EXIT_BUDGET);
+    memcpy(out, emu_ram + (FX_OUT - LOW_BASE), 512);
+}
+
+/* Suspend/resume keeps the x87, MMX and SSE state: random state in one
+ * CPU, its vmstate loaded into a fresh CPU, the FXSAVE images equal. */
+static void test_vmstate(void)
+{
+    for (int t = 0; t < 20; t++) {
+        SForm f = { .data = rnd(0, 2) ? D_F64 : D_INT, .op = 0x28, .reg_cls = R_XMM,
+                    .rm_cls = R_XMM };
+        Case c;
+        make_case(&f, &c);
+        memcpy(emu_ram + (FX_IN - LOW_BASE), c.fx, 512);
+        uint32_t out[8], fl;
+        static const uint8_t nop[] = { 0x0f, 0x18, 0xe0 };      /* hint NOP */
+        g_assert_cmpint(run_emu(nop, 3, c.regs, 2, out, &fl), ==, -1);
+        uint8_t a[512], b[512];
+        emu_fxsave(emu_cpu, a);
+
+        GByteArray *st = g_byte_array_new();
+        g_assert_cmpint(vmstate_save_section(st, "emu-cpu.0", &x86_cpu_vmstate, emu_cpu, NULL),
+                        ==, 0);
+        X86CPUBus bus = { .as = emu_as };
+        X86CPU *other = x86_cpu_new(&bus);
+        VMStateStream *s = vmstate_stream_parse(st->data, st->len, NULL);
+        g_assert_nonnull(s);
+        g_assert_cmpint(vmstate_stream_load(s, "emu-cpu.0", &x86_cpu_vmstate, other, NULL), ==, 0);
+        vmstate_stream_free(s);
+        emu_fxsave(other, b);
+        g_assert_cmpmem(a, 288, b, 288);
+        /* and a fresh CPU differs (the test can fail) */
+        X86CPU *fresh = x86_cpu_new(&bus);
+        emu_fxsave(fresh, b);
+        g_assert_true(memcmp(a + 160, b + 160, 128) != 0);
+        x86_cpu_free(fresh);
+        x86_cpu_free(other);
+        g_byte_array_unref(st);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1172,6 +1228,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/sse/system-rules", test_system_rules);
     g_test_add_func("/x86/sse/forms", test_forms);
     g_test_add_func("/x86/sse/random-code", test_random_code);
+    g_test_add_func("/x86/sse/vmstate", test_vmstate);
     int r = g_test_run();
     x86_cpu_free(emu_cpu);
     as_free(emu_as);
