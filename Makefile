@@ -109,7 +109,7 @@ check: check-build
 	VMKEMU_BUILD=$(abspath .) VMKEMU_SRC=$(SRC) \
 	  $(PROVE) -j2 --timer $(UNIT_TESTS) $(TEST_SCRIPTS)
 
-demo: vmkemu tests/guest/demo.bin
+demo: vmkemu
 	VMKEMU_BUILD=$(abspath .) VMKEMU_SRC=$(SRC) $(SRC)/scripts/demo
 
 clean:

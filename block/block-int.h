@@ -77,4 +77,53 @@ static inline int blk_fail(GError **errp, int neg_errno, const char *what)
     return neg_errno;
 }
 
+/* ------------------------------------------------------------------------
+ * Reading a node in order (block/copy.c)
+ * ------------------------------------------------------------------------ */
+
+/* One piece of the source: a run that reads as zeroes (zero, no buffer),
+ * or data read into buf; err < 0 ends the walk. */
+typedef struct BlkChunk {
+    uint64_t off, len;
+    bool zero;
+    bool eof;
+    int err;
+    uint8_t *buf;
+} BlkChunk;
+
+typedef struct BlkReader BlkReader;
+
+enum {
+    BLK_READER_THREAD   = 1 << 0,  /* read ahead on a thread of its own */
+    BLK_READER_ALL_DATA = 1 << 1,  /* no block status: read every byte */
+};
+
+/* Walk src over [start, end): data in pieces of at most chunk bytes that
+ * do not cross a multiple of chunk, zero runs whole.  Runs are widened
+ * to multiples of align (a zero run shorter than that is read as data).
+ * Buffers hold chunk bytes (rounded up to align), so a short last piece
+ * may be padded to align in place.  With BLK_READER_THREAD, src is read on
+ * another thread while the caller works: the caller must not use src
+ * meanwhile. */
+BlkReader *blk_reader_new(BlockNode *src, uint64_t start, uint64_t end,
+                          size_t chunk, uint64_t align, int flags);
+/* The next piece in order, NULL at the end.  Its buffer (the caller may
+ * change the bytes) is valid until blk_reader_release, which must come
+ * before the next call. */
+const BlkChunk *blk_reader_next(BlkReader *r);
+void blk_reader_release(BlkReader *r, const BlkChunk *c);
+/* Stops the walk wherever it is. NULL is fine. */
+void blk_reader_free(BlkReader *r);
+
+/* Start the write-back of what a long copy wrote, a few MiB at a time. */
+typedef struct BlkWriteback {
+    BlockNode *dst;
+    uint64_t lo, hi, pending;
+    GThread *thread;
+    GAsyncQueue *queue;
+} BlkWriteback;
+void blk_writeback_init(BlkWriteback *wb, BlockNode *dst);
+void blk_writeback_note(BlkWriteback *wb, uint64_t off, uint64_t len);
+void blk_writeback_finish(BlkWriteback *wb);
+
 #endif

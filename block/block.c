@@ -1,7 +1,7 @@
 /*
  * Block nodes: the generic layer every driver sits under.  Checks bounds,
- * supplies defaults for optional driver operations, probes formats, and
- * copies one node into another skipping zero ranges.
+ * supplies defaults for optional driver operations and probes formats.
+ * (Copying one node into another is block/copy.c.)
  *
  * Reference: docs/vmfs-format.md and docs/redo-format.md for the formats the
  * probe recognises; VMware "Virtual Disk Format 1.1" for the KDMV/COWD magics.
@@ -173,6 +173,25 @@ int blk_node_block_status(BlockNode *bs, uint64_t off, uint64_t len,
     return r;
 }
 
+int blk_node_start_writeback(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    /* A hint, so no bounds check: that would ask the size, which a
+     * writer on another thread may be changing. */
+    if (!(bs->flags & BLK_O_RDWR) || !bs->drv->start_writeback ||
+        off + len < off) {
+        return 0;
+    }
+    return bs->drv->start_writeback(bs, off, len);
+}
+
+int blk_node_prefetch(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    if (!bs->drv->prefetch || len == 0 || off + len < off) {
+        return 0;
+    }
+    return bs->drv->prefetch(bs, off, len);
+}
+
 int blk_node_lock(BlockNode *bs, uint64_t byte, int how)
 {
     if (!bs->drv->lock) {
@@ -183,12 +202,23 @@ int blk_node_lock(BlockNode *bs, uint64_t byte, int how)
 
 static bool buffer_is_zero(const uint8_t *p, size_t len)
 {
-    /* Word-wise scan; the tail byte-wise. */
+    /* Data usually shows in the first word; zeroes are scanned 64 bytes
+     * at a time, OR-ed together (which the compiler vectorises). */
     size_t i = 0;
-    for (; i + sizeof(uint64_t) <= len; i += sizeof(uint64_t)) {
+    if (len >= sizeof(uint64_t)) {
         uint64_t w;
-        memcpy(&w, p + i, sizeof(w));
+        memcpy(&w, p, sizeof(w));
         if (w) {
+            return false;
+        }
+    }
+    for (; i + 64 <= len; i += 64) {
+        uint64_t w[8], acc = 0;
+        memcpy(w, p + i, sizeof(w));
+        for (int k = 0; k < 8; k++) {
+            acc |= w[k];
+        }
+        if (acc) {
             return false;
         }
     }
@@ -237,56 +267,6 @@ int blk_node_is_zero(BlockNode *bs, uint64_t off, uint64_t len)
 bool blk_buffer_is_zero(const void *buf, size_t len)
 {
     return buffer_is_zero(buf, len);
-}
-
-#define COPY_CHUNK (1u << 20)
-
-int blk_node_copy(BlockNode *src, BlockNode *dst, bool skip_zero,
-                  BlkProgressFunc *progress, void *opaque, GError **errp)
-{
-    int64_t size = blk_node_size(src);
-    if (size < 0) {
-        g_set_error(errp, BLK_ERROR, (int)-size, "%s: %s", src->filename,
-                    g_strerror((int)-size));
-        return (int)size;
-    }
-    uint8_t *buf = g_malloc(COPY_CHUNK);
-    uint64_t off = 0, total = (uint64_t)size;
-    int r = 0;
-    while (off < total) {
-        uint64_t pnum;
-        uint64_t want = MIN(total - off, (uint64_t)COPY_CHUNK);
-        int st = blk_node_block_status(src, off, want, &pnum);
-        if (st < 0) {
-            r = st;
-            g_set_error(errp, BLK_ERROR, -r, "%s: %s", src->filename,
-                        g_strerror(-r));
-            break;
-        }
-        size_t n = (size_t)MIN(pnum, want);
-        if (!(skip_zero && (st & BLK_STATUS_ZERO))) {
-            r = blk_node_pread(src, off, buf, n);
-            if (r < 0) {
-                g_set_error(errp, BLK_ERROR, -r, "%s: read at %" PRIu64
-                            ": %s", src->filename, off, g_strerror(-r));
-                break;
-            }
-            if (!(skip_zero && buffer_is_zero(buf, n))) {
-                r = blk_node_pwrite(dst, off, buf, n);
-                if (r < 0) {
-                    g_set_error(errp, BLK_ERROR, -r, "%s: write at %" PRIu64
-                                ": %s", dst->filename, off, g_strerror(-r));
-                    break;
-                }
-            }
-        }
-        off += n;
-        if (progress) {
-            progress(opaque, off, total);
-        }
-    }
-    g_free(buf);
-    return r;
 }
 
 /* Text that names a VMware descriptor: a VMDK descriptor, or a Workstation

@@ -3,6 +3,8 @@
  *
  * Reference: POSIX pread/pwrite/fdatasync; Linux fallocate(2)
  * (FALLOC_FL_ZERO_RANGE, FALLOC_FL_PUNCH_HOLE), lseek(2) SEEK_DATA/SEEK_HOLE,
+ * sync_file_range(2) (SYNC_FILE_RANGE_WRITE starts write-back only),
+ * posix_fadvise(2) (POSIX_FADV_WILLNEED starts readahead),
  * and the BLKGETSIZE64/BLKZEROOUT/BLKDISCARD block-device ioctls.
  */
 #include <errno.h>
@@ -196,6 +198,22 @@ static int file_flush(BlockNode *bs)
     return 0;
 }
 
+static int file_start_writeback(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    FileState *s = bs->opaque;
+    if (sync_file_range(s->fd, (off_t)off, (off_t)len,
+                        SYNC_FILE_RANGE_WRITE) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+static int file_prefetch(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    FileState *s = bs->opaque;
+    return -posix_fadvise(s->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
 static int file_discard(BlockNode *bs, uint64_t off, uint64_t len)
 {
     FileState *s = bs->opaque;
@@ -284,6 +302,8 @@ const BlockDriver blk_driver_file = {
     .discard = file_discard,
     .get_size = file_get_size,
     .block_status = file_block_status,
+    .start_writeback = file_start_writeback,
+    .prefetch = file_prefetch,
 };
 
 BlockNode *blk_file_open(const char *path, int flags, GError **errp)
@@ -329,6 +349,18 @@ static int slice_flush(BlockNode *bs)
     return blk_node_flush(bs->file);
 }
 
+static int slice_start_writeback(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    SliceState *s = bs->opaque;
+    return blk_node_start_writeback(bs->file, s->offset + off, len);
+}
+
+static int slice_prefetch(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    SliceState *s = bs->opaque;
+    return blk_node_prefetch(bs->file, s->offset + off, len);
+}
+
 static int slice_discard(BlockNode *bs, uint64_t off, uint64_t len)
 {
     SliceState *s = bs->opaque;
@@ -370,6 +402,8 @@ const BlockDriver blk_driver_slice = {
     .discard = slice_discard,
     .get_size = slice_get_size,
     .block_status = slice_block_status,
+    .start_writeback = slice_start_writeback,
+    .prefetch = slice_prefetch,
 };
 
 BlockNode *blk_slice_open(BlockNode *child, uint64_t offset, uint64_t size,

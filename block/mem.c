@@ -19,6 +19,7 @@ typedef struct MemWrite {
 } MemWrite;
 
 typedef struct MemState {
+    GMutex lock;            /* nodes may be used from several threads */
     int refcnt;             /* nodes sharing this memory */
     uint8_t *data;
     uint64_t size;
@@ -39,7 +40,9 @@ static void mem_resize(MemState *s, uint64_t size)
 static int mem_pread(BlockNode *bs, uint64_t off, void *buf, size_t len)
 {
     MemState *s = bs->opaque;
+    g_mutex_lock(&s->lock);
     memcpy(buf, s->data + off, len);
+    g_mutex_unlock(&s->lock);
     return 0;
 }
 
@@ -64,32 +67,41 @@ static void journal_add(MemState *s, uint64_t off, const void *buf,
 static int mem_pwrite(BlockNode *bs, uint64_t off, const void *buf, size_t len)
 {
     MemState *s = bs->opaque;
+    g_mutex_lock(&s->lock);
     mem_resize(s, off + len);
     memcpy(s->data + off, buf, len);
     journal_add(s, off, buf, len);
+    g_mutex_unlock(&s->lock);
     return 0;
 }
 
 static int mem_pwrite_zeroes(BlockNode *bs, uint64_t off, uint64_t len)
 {
     MemState *s = bs->opaque;
+    g_mutex_lock(&s->lock);
     mem_resize(s, off + len);
     memset(s->data + off, 0, len);
     journal_add(s, off, NULL, len);
+    g_mutex_unlock(&s->lock);
     return 0;
 }
 
 static int mem_flush(BlockNode *bs)
 {
     MemState *s = bs->opaque;
+    g_mutex_lock(&s->lock);
     journal_add(s, 0, NULL, 0);
+    g_mutex_unlock(&s->lock);
     return 0;
 }
 
 static int64_t mem_get_size(BlockNode *bs)
 {
     MemState *s = bs->opaque;
-    return (int64_t)s->size;
+    g_mutex_lock(&s->lock);
+    int64_t size = (int64_t)s->size;
+    g_mutex_unlock(&s->lock);
+    return size;
 }
 
 static int mem_lock(BlockNode *bs, uint64_t byte, int how)
@@ -117,6 +129,7 @@ static void mem_close(BlockNode *bs)
         return;
     }
     journal_free(s);
+    g_mutex_clear(&s->lock);
     g_free(s->data);
     g_free(s);
 }
@@ -136,6 +149,7 @@ BlockNode *blk_mem_open(const void *data, uint64_t size, int flags)
 {
     BlockNode *bs = blk_node_new(&blk_driver_mem, "mem", flags);
     MemState *s = g_new0(MemState, 1);
+    g_mutex_init(&s->lock);
     s->refcnt = 1;
     s->data = g_malloc0(MAX(size, 1));
     s->size = size;

@@ -374,6 +374,16 @@ static int sparse_read(VmdkExtent *e, uint64_t off, uint8_t *buf, size_t len)
                 memcpy(buf, e->zbuf + within, n);
             }
         } else {
+            /* Grains stored one after another in the file (as writers
+             * append them) are read with one request. */
+            uint64_t gsec = e->grain / SECTOR;
+            for (uint64_t k = 1; n < len; k++) {
+                int64_t next = grain_sector(e, g + k);
+                if (next <= 0 || (uint64_t)next != (uint64_t)sec + k * gsec) {
+                    break;
+                }
+                n += (size_t)MIN((uint64_t)(len - n), e->grain);
+            }
             uint64_t at = (uint64_t)sec * SECTOR + within;
             int64_t fsize = blk_node_size(e->file);
             if (at + n > (uint64_t)fsize) {
@@ -387,6 +397,34 @@ static int sparse_read(VmdkExtent *e, uint64_t off, uint8_t *buf, size_t len)
         buf += n;
         off += n;
         len -= n;
+    }
+    return 0;
+}
+
+/* Readahead for the stored grains of [off, off+len), a request per run of
+ * grains that lie one after another in the file. */
+static int sparse_prefetch(VmdkExtent *e, uint64_t off, uint64_t len)
+{
+    if (e->compressed) {
+        return 0;
+    }
+    uint64_t run_at = 0, run_len = 0;
+    uint64_t g = off / e->grain, last = (off + len - 1) / e->grain;
+    for (; g <= last + 1; g++) {
+        int64_t sec = g <= last ? grain_sector(e, g) : 0;
+        if (sec < 0) {
+            return (int)sec;
+        }
+        uint64_t at = (uint64_t)sec * SECTOR;
+        if (sec > 0 && run_len > 0 && at == run_at + run_len) {
+            run_len += e->grain;
+            continue;
+        }
+        if (run_len > 0) {
+            blk_node_prefetch(e->file, run_at, run_len);
+        }
+        run_at = at;
+        run_len = sec > 0 ? e->grain : 0;
     }
     return 0;
 }
@@ -500,7 +538,7 @@ static int sparse_write(VmdkExtent *e, uint64_t off, const uint8_t *buf,
  * The driver over a list of extents
  * ------------------------------------------------------------------------ */
 
-typedef enum { OP_READ, OP_WRITE, OP_STATUS } VmdkOp;
+typedef enum { OP_READ, OP_WRITE, OP_STATUS, OP_PREFETCH } VmdkOp;
 
 static int vmdk_io(BlockNode *bs, VmdkOp op, uint64_t off, uint8_t *buf,
                    size_t len, uint64_t *pnum)
@@ -547,6 +585,19 @@ static int vmdk_io(BlockNode *bs, VmdkOp op, uint64_t off, uint8_t *buf,
             *pnum = run;
             return sec == 0 ? BLK_STATUS_ZERO
                             : BLK_STATUS_DATA | BLK_STATUS_ALLOCATED;
+        }
+        if (op == OP_PREFETCH) {
+            if (e->kind == EXT_FLAT) {
+                blk_node_prefetch(e->file, e->file_offset + eoff, n);
+            } else if (e->kind != EXT_ZERO) {
+                r = sparse_prefetch(e, eoff, n);
+            }
+            if (r < 0) {
+                return r;
+            }
+            off += n;
+            len -= n;
+            continue;
         }
         if (op == OP_WRITE && !e->writable) {
             return -EROFS;
@@ -597,6 +648,16 @@ static int vmdk_block_status(BlockNode *bs, uint64_t off, uint64_t len,
     return vmdk_io(bs, OP_STATUS, off, NULL, (size_t)len, pnum);
 }
 
+static int vmdk_prefetch(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    VmdkState *s = bs->opaque;
+    if (off >= s->size) {
+        return 0;
+    }
+    len = MIN(len, s->size - off);
+    return vmdk_io(bs, OP_PREFETCH, off, NULL, (size_t)len, NULL);
+}
+
 static int vmdk_flush(BlockNode *bs)
 {
     VmdkState *s = bs->opaque;
@@ -638,6 +699,7 @@ const BlockDriver blk_driver_vmdk = {
     .flush = vmdk_flush,
     .get_size = vmdk_get_size,
     .block_status = vmdk_block_status,
+    .prefetch = vmdk_prefetch,
 };
 
 /* ------------------------------------------------------------------------
@@ -1040,13 +1102,13 @@ BlockNode *blk_vmdk_open_file(BlockNode *file, BlkFormat fmt, int flags,
 #define EXPORT_GRAIN_SECTORS 128u     /* 64 KiB */
 #define EXPORT_GTES          512u
 #define EXPORT_DESC_SECTORS  20u
+#define EXPORT_CHUNK         ((size_t)2 << 20)
 
 typedef struct ExportJob {
     BlockNode *src;
     BlkProgressFunc *progress;
     void *opaque;
     uint64_t done, total;
-    uint8_t *buf;
 } ExportJob;
 
 static void geometry(uint64_t sectors, uint64_t *c, uint64_t *h, uint64_t *s)
@@ -1112,37 +1174,57 @@ static int write_sparse_extent(ExportJob *j, const char *path, uint64_t start,
     uint32_t *table = g_new0(uint32_t, ngt * EXPORT_GTES);
     uint64_t next = overhead;
     int r = 0;
-    int64_t src_size = blk_node_size(j->src);
-    for (uint64_t g = 0; g < ngrains && r == 0; g++) {
-        uint64_t off = start + g * gbytes;
-        uint64_t len = MIN(gbytes, (uint64_t)src_size - off);
-        uint64_t pnum;
-        int st = blk_node_block_status(j->src, off, len, &pnum);
-        if (st < 0) {
-            r = st;
+    /* Grains that are not all zero go to the file in disk order, so runs
+     * of them are written with one request each. */
+    uint64_t end = start + sectors * SECTOR;
+    BlkReader *rd = blk_reader_new(j->src, start, end, EXPORT_CHUNK, gbytes,
+                                   end - start > EXPORT_CHUNK
+                                   ? BLK_READER_THREAD : 0);
+    BlkWriteback wb;
+    blk_writeback_init(&wb, f);
+    const BlkChunk *c;
+    while (r == 0 && (c = blk_reader_next(rd)) != NULL) {
+        if (c->err) {
+            r = c->err;
+            blk_reader_release(rd, c);
             break;
         }
-        if (!((st & BLK_STATUS_ZERO) && pnum >= len)) {
-            r = blk_node_pread(j->src, off, j->buf, (size_t)len);
-            if (r < 0) {
-                break;
-            }
-            if (!blk_buffer_is_zero(j->buf, (size_t)len)) {
-                memset(j->buf + len, 0, gbytes - len);
-                if (next > UINT32_MAX - gs) {
+        if (!c->zero) {
+            uint64_t padded = round_up64(c->len, gbytes);
+            memset(c->buf + c->len, 0, (size_t)(padded - c->len));
+            uint64_t run_at = 0, run_len = 0;
+            for (uint64_t at = 0; at <= padded && r == 0; at += gbytes) {
+                bool data = at < padded &&
+                            !blk_buffer_is_zero(c->buf + at, (size_t)gbytes);
+                if (data && next + run_len / SECTOR > UINT32_MAX - gs) {
                     r = -EFBIG;
                     break;
                 }
-                r = blk_node_pwrite(f, next * SECTOR, j->buf, gbytes);
-                table[g] = (uint32_t)next;
-                next += gs;
+                if (data) {
+                    if (run_len == 0) {
+                        run_at = at;
+                    }
+                    table[(c->off - start + at) / gbytes] =
+                        (uint32_t)(next + run_len / SECTOR);
+                    run_len += gbytes;
+                } else if (run_len > 0) {
+                    uint64_t woff = next * SECTOR;
+                    r = blk_node_pwrite(f, woff, c->buf + run_at,
+                                        (size_t)run_len);
+                    blk_writeback_note(&wb, woff, run_len);
+                    next += run_len / SECTOR;
+                    run_len = 0;
+                }
             }
         }
-        j->done += len;
+        j->done += c->len;
+        blk_reader_release(rd, c);
         if (j->progress) {
             j->progress(j->opaque, j->done, j->total);
         }
     }
+    blk_reader_free(rd);
+    blk_writeback_finish(&wb);
     if (r == 0) {
         /* Tables, directories (both copies), descriptor, header last. */
         uint8_t *raw = g_malloc0(gt_sectors * SECTOR);
@@ -1243,8 +1325,7 @@ int blk_vmdk_export(BlockNode *src, const char *path, VmdkSubformat fmt,
     }
     uint64_t sectors = (uint64_t)size / SECTOR;
     ExportJob j = { .src = src, .progress = progress, .opaque = opaque,
-                    .total = (uint64_t)size,
-                    .buf = g_malloc(EXPORT_GRAIN_SECTORS * SECTOR) };
+                    .total = (uint64_t)size };
     char *base = g_path_get_basename(path);
     char *dir = g_path_get_dirname(path);
     int r;
@@ -1306,6 +1387,5 @@ int blk_vmdk_export(BlockNode *src, const char *path, VmdkSubformat fmt,
     }
     g_free(base);
     g_free(dir);
-    g_free(j.buf);
     return r;
 }

@@ -1131,7 +1131,10 @@ static int file_map(VmfsVolume *v, uint32_t idx, uint64_t foff,
     return -EIO;
 }
 
-typedef enum { IO_READ, IO_WRITE, IO_ZERO, IO_DISCARD, IO_STATUS } IoKind;
+typedef enum {
+    IO_READ, IO_WRITE, IO_ZERO, IO_DISCARD, IO_STATUS, IO_WRITEBACK,
+    IO_PREFETCH
+} IoKind;
 
 static int file_io(BlockNode *bs, IoKind kind, uint64_t off, void *buf,
                    uint64_t len, uint64_t *pnum)
@@ -1161,6 +1164,12 @@ static int file_io(BlockNode *bs, IoKind kind, uint64_t off, void *buf,
             break;
         case IO_DISCARD:
             r = blk_node_discard(v->dev, devoff, n);
+            break;
+        case IO_WRITEBACK:
+            r = blk_node_start_writeback(v->dev, devoff, n);
+            break;
+        case IO_PREFETCH:
+            r = blk_node_prefetch(v->dev, devoff, n);
             break;
         case IO_STATUS:
             r = blk_node_block_status(v->dev, devoff, n, pnum);
@@ -1275,6 +1284,17 @@ static int vmfs_file_block_status(BlockNode *bs, uint64_t off, uint64_t len,
     return file_io(bs, IO_STATUS, off, NULL, len, pnum);
 }
 
+static int vmfs_file_start_writeback(BlockNode *bs, uint64_t off,
+                                     uint64_t len)
+{
+    return file_io(bs, IO_WRITEBACK, off, NULL, len, NULL);
+}
+
+static int vmfs_file_prefetch(BlockNode *bs, uint64_t off, uint64_t len)
+{
+    return file_io(bs, IO_PREFETCH, off, NULL, len, NULL);
+}
+
 static int vmfs_file_flush(BlockNode *bs)
 {
     VmfsFileState *s = bs->opaque;
@@ -1332,6 +1352,8 @@ const BlockDriver blk_driver_vmfs = {
     .discard = vmfs_file_discard,
     .get_size = vmfs_file_get_size,
     .block_status = vmfs_file_block_status,
+    .start_writeback = vmfs_file_start_writeback,
+    .prefetch = vmfs_file_prefetch,
 };
 
 /* Open slot idx (v->lock held).  take_lock: take the file's lock byte
@@ -1624,8 +1646,27 @@ int vmfs_remove(VmfsVolume *v, const char *name, GError **errp)
         g_mutex_unlock(&v->lock);
         return -EBUSY;
     }
-    file_free_blocks(&v->st, &v->st.files[i]);
-    r = txn_commit(v, errp);
+    VmfsFile *f = &v->st.files[i];
+    uint32_t next = f->next;
+    VmfsExtent *ext = g_memdup2(f->ext, sizeof(VmfsExtent) * MAX(next, 1));
+    file_free_blocks(&v->st, f);
+    r = state_commit(v->dev, &v->st, errp);
+    if (r < 0) {
+        txn_abort(v);
+    } else {
+        /* The blocks are free on disk now: give them back to the host (a
+         * hole in an image file), so that the volume stays thin and a new
+         * file there has no old pages to drop.  Still under the update
+         * lock, so nobody has allocated them again yet. */
+        uint64_t bsz = v->st.sb.block_size;
+        for (uint32_t k = 0; k < next; k++) {
+            blk_node_discard(v->dev, v->st.sb.data_offset +
+                             (uint64_t)ext[k].start * bsz,
+                             (uint64_t)ext[k].count * bsz);
+        }
+        txn_end(v);
+    }
+    g_free(ext);
     blk_node_lock(v->dev, LOCK_FILE(i), BLK_LOCK_UNLOCK);
     g_mutex_unlock(&v->lock);
     return r;

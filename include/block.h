@@ -80,6 +80,12 @@ struct BlockDriver {
     /* Advisory lock of one byte (offset relative to this node) in the
      * host file's lock space, shared between processes: see blk_node_lock. */
     int (*lock)(BlockNode *bs, uint64_t byte, int how);
+    /* Hint: begin writing [off, off+len) to stable storage, no waiting.
+     * Nothing is durable until a flush says so. Optional. */
+    int (*start_writeback)(BlockNode *bs, uint64_t off, uint64_t len);
+    /* Hint: [off, off+len) will be read soon; start reading it, no
+     * waiting.  Optional. */
+    int (*prefetch)(BlockNode *bs, uint64_t off, uint64_t len);
 };
 
 struct BlockNode {
@@ -134,6 +140,16 @@ int blk_node_discard(BlockNode *bs, uint64_t off, uint64_t len);
 int64_t blk_node_size(BlockNode *bs);
 int blk_node_block_status(BlockNode *bs, uint64_t off, uint64_t len,
                           uint64_t *pnum);
+/* Begin the write-back of [off, off+len) without waiting for it (Linux
+ * sync_file_range on a host file), so that a later flush has less to do.
+ * Durability and ordering come from flushes only.  A hint: the range
+ * should be one that was written; it may be called from another thread
+ * than the writer's. */
+int blk_node_start_writeback(BlockNode *bs, uint64_t off, uint64_t len);
+/* Tell the node that [off, off+len) will be read soon (Linux readahead
+ * on a host file, through the format's mapping), so that reading it later
+ * waits less.  A hint: nothing to check, and errors do not matter. */
+int blk_node_prefetch(BlockNode *bs, uint64_t off, uint64_t len);
 /* Advisory byte-range locks on the host file under a node (Linux OFD
  * locks: per open file, so two opens in one process conflict too).  The
  * byte lives in the lock space, not in the data: any offset works. */

@@ -461,10 +461,8 @@ static void invalidate_data_segs(X86CPU *cpu)
     }
 }
 
-static void NORETURN task_switch_unimplemented(X86CPU *cpu, uint16_t sel)
-{
-    x86_raise(cpu, EXC_GP, sel & 0xfffc);
-}
+/* JMP or CALL naming a TSS descriptor or a task gate. */
+static void far_task(X86CPU *cpu, const void *dp, uint16_t sel, int source, uint32_t next);
 
 /* --- JMP far ------------------------------------------------------------------------ */
 
@@ -539,7 +537,8 @@ void x86_far_jmp(X86CPU *cpu, uint16_t sel, uint32_t off, uint32_t next, bool op
         return;
     }
     if (type == 5 || type == 1 || type == 9) {
-        task_switch_unimplemented(cpu, sel);
+        far_task(cpu, &d, sel, TASK_JMP, next);
+        return;
     }
     gp(cpu, sel);
 }
@@ -597,7 +596,8 @@ void x86_far_call(X86CPU *cpu, uint16_t sel, uint32_t off, uint32_t next, bool o
     }
     int type = d.attr & SA_TYPE;
     if (type == 5 || type == 1 || type == 9) {
-        task_switch_unimplemented(cpu, sel);
+        far_task(cpu, &d, sel, TASK_CALL, next);
+        return;
     }
     if (type != 4 && type != 12) {
         gp(cpu, sel);
@@ -764,7 +764,10 @@ void x86_iret(X86CPU *cpu, bool op32)
         return;
     }
     if (cpu->eflags & FL_NT) {
-        task_switch_unimplemented(cpu, x86_sys_ld16(cpu, cpu->seg[R_TR].base));
+        uint16_t link = x86_sys_ld16(cpu, cpu->seg[R_TR].base);
+        x86_task_switch(cpu, link, TASK_IRET,
+                        cpu->cur_insn ? next_eip(cpu->cur_insn) : cpu->eip, -1);
+        return;
     }
     uint32_t off = xs_pop(cpu, &xs, op32);
     uint16_t sel = xs_pop(cpu, &xs, op32);
@@ -881,7 +884,8 @@ void x86_deliver_protected(X86CPU *cpu, int vec, int err, bool soft, uint32_t re
         x86_raise(cpu, EXC_NP, gerr);
     }
     if (type == 5) {
-        task_switch_unimplemented(cpu, lo >> 16);
+        x86_task_switch(cpu, lo >> 16, TASK_INT, ret_eip, err);
+        return;
     }
     bool gate32 = type >= 14;
     uint16_t tsel = lo >> 16;
@@ -966,4 +970,18 @@ void x86_deliver_protected(X86CPU *cpu, int vec, int err, bool soft, uint32_t re
     load_cs(cpu, &t, new_cpl);
     cpu->eip = toff;
     x86_update_mode(cpu);
+}
+
+static void far_task(X86CPU *cpu, const void *dp, uint16_t sel, int source, uint32_t next)
+{
+    const Desc *d = dp;
+    int cpl = cpu->cpl, rpl = sel & 3;
+    if (d->dpl < cpl || d->dpl < rpl) {
+        gp(cpu, sel);
+    }
+    if (!(d->attr & SA_P)) {
+        x86_raise(cpu, EXC_NP, sel & 0xfffc);
+    }
+    uint16_t tss = (d->attr & SA_TYPE) == 5 ? (uint16_t)(d->lo >> 16) : sel;
+    x86_task_switch(cpu, tss, source, next, -1);
 }

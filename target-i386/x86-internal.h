@@ -687,6 +687,9 @@ void x86_far_jmp(X86CPU *cpu, uint16_t sel, uint32_t off, uint32_t next_eip, boo
 void x86_far_call(X86CPU *cpu, uint16_t sel, uint32_t off, uint32_t next_eip, bool op32);
 void x86_far_ret(X86CPU *cpu, bool op32, uint16_t extra);
 void x86_iret(X86CPU *cpu, bool op32);
+/* Hardware task switch (task.c); error >= 0 is pushed on the new stack. */
+enum { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };
+void x86_task_switch(X86CPU *cpu, uint16_t sel, int source, uint32_t next_eip, int error);
 /* Stack for privilege level `dpl` from the TSS. */
 void x86_tss_stack(X86CPU *cpu, int dpl, uint16_t *ss, uint32_t *esp);
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The demo guest (the README's main job) under every accelerator usable here.
+# The demo guest (vmkemu's own tiny OS) under every accelerator usable here.
 vmkemu="$VMKEMU_BUILD/vmkemu"
 guest="$VMKEMU_BUILD/tests/guest/demo.bin"
 accels=""

@@ -364,6 +364,52 @@ static void test_damaged_headers(void)
     g_free(d);
 }
 
+/* Grains stored in the file in another order than on the disk: a read
+ * across them (which joins grains that follow each other in the file into
+ * one request) returns each from its own place. */
+static void test_grain_order(void)
+{
+    const uint64_t size = 4 * MB, grain = 64 * KB;
+    uint8_t *d = g_malloc0(size);
+    BlockNode *src = blk_mem_open(d, size, 0);
+    char *p = path_of("order.vmdk");
+    g_assert_cmpint(blk_vmdk_export(src, p, VMDK_MONOLITHIC_SPARSE, NULL, NULL,
+                                    NULL), ==, 0);
+    blk_node_close(src);
+    GError *err = NULL;
+    BlockNode *bs = blk_image_open(p, BLK_O_RDWR, &err);
+    g_assert_no_error(err);
+    /* File order: 30 31 32 (as on the disk), then 5 4 3 2, then 7, 6,
+     * then 33 (after 32 on the disk, not in the file). */
+    static const int order[] = { 30, 31, 32, 5, 4, 3, 2, 7, 6, 33 };
+    uint8_t *g = g_malloc(grain);
+    for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+        fill_pattern(g, grain, 100 + order[i]);
+        g_assert_cmpint(blk_node_pwrite(bs, order[i] * grain, g, grain), ==, 0);
+        memcpy(d + order[i] * grain, g, grain);
+    }
+    g_assert_cmpint(blk_node_flush(bs), ==, 0);
+    blk_node_close(bs);
+    bs = blk_image_open(p, 0, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(blk_node_prefetch(bs, 0, size), ==, 0);
+    g_assert_cmpint(blk_node_prefetch(bs, size - 512, 10 * MB), ==, 0);
+    assert_reads(bs, d, size);
+    /* And in pieces that start and end inside grains. */
+    uint8_t *got = g_malloc(size);
+    for (uint64_t off = 0; off < size; off += 100000) {
+        uint64_t n = MIN((uint64_t)300000, size - off);
+        g_assert_cmpint(blk_node_pread(bs, off, got, n), ==, 0);
+        g_assert_cmpmem(got, n, d + off, n);
+    }
+    blk_node_close(bs);
+    g_unlink(p);
+    g_free(p);
+    g_free(got);
+    g_free(g);
+    g_free(d);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -371,6 +417,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/vmdk/export-reopen-write",
                     test_export_reopen_write);
     g_test_add_func("/block/vmdk/new-grain-table", test_new_grain_table);
+    g_test_add_func("/block/vmdk/grain-order", test_grain_order);
     g_test_add_func("/block/vmdk/descriptor-extents", test_descriptor_extents);
     g_test_add_func("/block/vmdk/cowd", test_cowd);
     g_test_add_func("/block/vmdk/plain-disk", test_plain_disk);

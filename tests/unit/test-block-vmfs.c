@@ -8,7 +8,9 @@
  * with the old or the new state and no lost blocks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -823,6 +825,68 @@ static void test_interrupted_create(void)
     vmfs_volume_close(v);
 }
 
+/* Removing a file gives its blocks back to the host: on an image file
+ * they become a hole (where the file system has holes), and the other
+ * files keep their data.  Prefetch and write-back hints on a file are
+ * harmless, also past its end. */
+static void test_remove_discards(void)
+{
+    char *path = g_build_filename(tmpdir, "thin.img", NULL);
+    GError *err = NULL;
+    BlockNode *dev = blk_file_open(path, BLK_O_RDWR | BLK_O_CREATE |
+                                   BLK_O_GROWABLE, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(blk_node_pwrite_zeroes(dev, 0, 40 * MB), ==, 0);
+    dev->flags &= ~BLK_O_GROWABLE;
+    g_assert_cmpint(vmfs_format(dev, MB, 8, "thin", &err), ==, 0);
+    VmfsVolume *v = vmfs_volume_open(dev, true, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(vmfs_create(v, "a.dsk", VMFS_FILE_DISK, 8 * MB, NULL,
+                                NULL, &err), ==, 0);
+    g_assert_cmpint(vmfs_create(v, "b.dsk", VMFS_FILE_DISK, 4 * MB, NULL,
+                                NULL, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpint(write_file(v, "a.dsk", 31), ==, 0);
+    g_assert_cmpint(write_file(v, "b.dsk", 32), ==, 0);
+    BlockNode *bs = vmfs_file_open(v, "b.dsk", BLK_O_RDWR, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(blk_node_prefetch(bs, 0, 4 * MB), ==, 0);
+    g_assert_cmpint(blk_node_start_writeback(bs, 0, 4 * MB), ==, 0);
+    blk_node_prefetch(bs, 3 * MB, 100 * MB);
+    blk_node_start_writeback(bs, 100 * MB, MB);
+    blk_node_close(bs);
+    g_assert_cmpint(blk_node_flush(dev), ==, 0);
+
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(fstat(fd, &st), ==, 0);
+    uint64_t before = (uint64_t)st.st_blocks * 512;
+    g_assert_cmpint(vmfs_remove(v, "a.dsk", &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpint(fstat(fd, &st), ==, 0);
+    uint64_t after = (uint64_t)st.st_blocks * 512;
+    /* A file system that punches holes frees about 8 MiB. */
+    off_t hole = lseek(fd, 0, SEEK_HOLE);
+    if (hole >= 0 && hole < 40 * MB) {
+        g_assert_cmpuint(before - after, >=, 8 * MB);
+    }
+    close(fd);
+    g_assert_true(file_has_pattern(v, "b.dsk", 32));
+    vmfs_volume_close(v);
+    /* Still consistent, and b.dsk still whole, when opened afresh. */
+    dev = blk_file_open(path, 0, &err);
+    GString *report = g_string_new(NULL);
+    g_assert_cmpint(vmfs_fsck(dev, report, &err), ==, 0);
+    g_string_free(report, TRUE);
+    v = vmfs_volume_open(dev, false, &err);
+    g_assert_no_error(err);
+    g_assert_true(file_has_pattern(v, "b.dsk", 32));
+    vmfs_volume_close(v);
+    g_unlink(path);
+    g_free(path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -839,6 +903,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/vmfs/crash/setfsname", test_crash_setname);
     g_test_add_func("/block/vmfs/crash/createfs", test_crash_reformat);
     g_test_add_func("/block/vmfs/interrupted-create", test_interrupted_create);
+    g_test_add_func("/block/vmfs/remove-discards", test_remove_discards);
     int r = g_test_run();
     g_rmdir(tmpdir);
     g_free(tmpdir);
