@@ -34,6 +34,10 @@ typedef struct EmuState {
     bool pause_req;     /* pause: park at the next exit */
     bool parked_guest;  /* stopped by the guest (triple fault, hlt with IF=0) */
     bool paused;        /* the thread is parked */
+    /* RAM written by devices and loaders, not yet dropped from the decode
+     * cache (the vCPU thread does that between two exec slices). */
+    GMutex dirty_lock;
+    GArray *dirty;      /* pairs of uint64_t: address, length */
 } EmuState;
 
 static EmuState *emu_state(Machine *m)
@@ -95,6 +99,29 @@ static int emu_intack(void *opaque)
     return v;
 }
 
+/* A device or loader stored into RAM: queue the range for the vCPU thread
+ * (which owns the decode cache) and make it look. */
+static void emu_ram_written(void *opaque, uint64_t addr, uint64_t len)
+{
+    EmuState *s = opaque;
+    uint64_t r[2] = { addr, len };
+    g_mutex_lock(&s->dirty_lock);
+    g_array_append_vals(s->dirty, r, 2);
+    g_mutex_unlock(&s->dirty_lock);
+    x86_cpu_kick(s->cpu);
+}
+
+static void drain_dirty(EmuState *s)
+{
+    g_mutex_lock(&s->dirty_lock);
+    for (guint k = 0; k + 1 < s->dirty->len; k += 2) {
+        x86_cpu_invalidate_phys(s->cpu, g_array_index(s->dirty, uint64_t, k),
+                                g_array_index(s->dirty, uint64_t, k + 1));
+    }
+    g_array_set_size(s->dirty, 0);
+    g_mutex_unlock(&s->dirty_lock);
+}
+
 static int emu_init(Machine *m, GError **errp)
 {
     EmuState *s = g_new0(EmuState, 1);
@@ -113,6 +140,9 @@ static int emu_init(Machine *m, GError **errp)
         .a20 = (const volatile bool *)&m->a20_enabled,
     };
     s->cpu = x86_cpu_new(&bus);
+    g_mutex_init(&s->dirty_lock);
+    s->dirty = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    as_set_ram_write_hook(m->as, emu_ram_written, s);
     m->accel_state = s;
     if (m->ncpus > 1) {
         vwarn("-accel emu: only the boot CPU runs for now (%d requested)", m->ncpus);
@@ -131,7 +161,13 @@ static int emu_set_regs(Machine *m, int cpu, const X86Registers *regs)
         verror("-accel emu: the emulator runs 32-bit guests; long mode is not supported");
         return -ENOTSUP;
     }
+    /* A new boot state (start, reset, resume): whatever the loaders wrote,
+     * no decoded block survives. */
     x86_cpu_set_regs(s->cpu, regs);
+    g_mutex_lock(&s->dirty_lock);
+    g_array_set_size(s->dirty, 0);
+    g_mutex_unlock(&s->dirty_lock);
+    x86_cpu_flush_code(s->cpu);
     return 0;
 }
 
@@ -170,6 +206,7 @@ static gpointer emu_vcpu_thread(gpointer opaque)
         }
         g_mutex_unlock(&s->lock);
 
+        drain_dirty(s);
         X86Exit r = x86_cpu_exec(s->cpu, EMU_SLICE);
         switch (r) {
         case X86_EXIT_BUDGET:
@@ -297,7 +334,10 @@ static void emu_destroy(Machine *m)
     vlog("emu: %" G_GUINT64_FORMAT " instructions, %" G_GUINT64_FORMAT " blocks decoded, "
          "%" G_GUINT64_FORMAT " code invalidations, %" G_GUINT64_FORMAT " exceptions",
          st.insns, st.blocks_decoded, st.code_invalidations, st.exceptions);
+    as_set_ram_write_hook(m->as, NULL, NULL);
     x86_cpu_free(s->cpu);
+    g_array_free(s->dirty, TRUE);
+    g_mutex_clear(&s->dirty_lock);
     g_mutex_clear(&s->lock);
     g_cond_clear(&s->cond);
     g_free(s);

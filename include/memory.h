@@ -63,6 +63,12 @@ void as_add_listener(AddressSpace *as, MemListener fn, void *opaque);
 /* Stop calling `fn` with `opaque` (no call for the regions that exist). */
 void as_remove_listener(AddressSpace *as, MemListener fn, void *opaque);
 
+/* Called after as_write/as_write_rom stored into RAM or ROM (device DMA,
+ * loaders), so that a CPU emulator can drop code it decoded from there.
+ * One hook per address space; fn NULL removes it. */
+typedef void (*RamWriteHook)(void *opaque, uint64_t addr, uint64_t len);
+void as_set_ram_write_hook(AddressSpace *as, RamWriteHook fn, void *opaque);
+
 /* The region holding `addr`, or NULL.  The pointer stays valid until the
  * region is removed (regions are only changed under the big lock). */
 const MemRegion *as_find(AddressSpace *as, uint64_t addr);

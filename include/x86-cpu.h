@@ -74,8 +74,11 @@ void x86_cpu_set_exception_exit(X86CPU *cpu, bool on);
 void x86_cpu_last_exception(X86CPU *cpu, int *vector, int *error_code);
 
 /* The guest wrote RAM behind the CPU's back (DMA, loaders): drop decoded
- * code of [addr, addr + len). */
+ * code of [addr, addr + len).  Only from the thread that runs the CPU, or
+ * while it does not run. */
 void x86_cpu_invalidate_phys(X86CPU *cpu, uint64_t addr, uint64_t len);
+/* Drop all decoded code (reset, state load). */
+void x86_cpu_flush_code(X86CPU *cpu);
 
 /* Statistics of the engine (bench, tests). */
 typedef struct X86CPUStats {

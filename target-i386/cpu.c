@@ -12,6 +12,8 @@
  * Reset state: Intel SDM vol. 3, 9.1.1 and table 9-1.
  */
 #include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include "x86-internal.h"
 
 bool x86_exception_dispatch(X86CPU *cpu);
@@ -22,6 +24,7 @@ X86CPU *x86_cpu_new(const X86CPUBus *bus)
     cpu->bus = *bus;
     cpu->code = x86_code_new();
     cpu->delivering = -1;
+    cpu->trace = getenv("VMKEMU_X86_TRACE") != NULL;
     x86_cpu_reset(cpu);
     return cpu;
 }
@@ -213,6 +216,10 @@ static X86Exit exec_loop(X86CPU *cpu)
                 cpu->delivering = -1;
                 return X86_EXIT_EXCEPTION;
             }
+            if (unlikely(cpu->trace)) {
+                fprintf(stderr, "x86: exception %d error %d at %04x:%08x\n", cpu->last_vector,
+                        cpu->last_error, cpu->seg[R_CS].sel, cpu->eip);
+            }
             if (!x86_exception_dispatch(cpu)) {
                 return X86_EXIT_SHUTDOWN;
             }
@@ -253,6 +260,12 @@ static X86Exit exec_loop(X86CPU *cpu)
         }
         cpu->budget -= b->ninsns;
         cpu->cur_block = b;
+        if (unlikely(cpu->trace)) {
+            fprintf(stderr, "x86: %04x:%08x %s cpl %d fl %08x eax %08x esp %08x (%u insns)\n",
+                    cpu->seg[R_CS].sel, cpu->eip, (cpu->mode & BM_VM86) ? "v86" :
+                    (cpu->mode & BM_PROT) ? "prot" : "real", cpu->cpl, x86_get_eflags(cpu),
+                    cpu->r[R_EAX].d, cpu->r[R_ESP].d, b->ninsns);
+        }
         X86Insn *i = b->insns;
         do {
             cpu->cur_insn = i;

@@ -185,6 +185,12 @@ void x86_code_flush(X86CPU *cpu)
     memset(cc->jc, 0, sizeof(cc->jc));
 }
 
+void x86_cpu_flush_code(X86CPU *cpu)
+{
+    x86_code_flush(cpu);
+    x86_code_reap(cpu);
+}
+
 void x86_code_reap(X86CPU *cpu)
 {
     X86CodeCache *cc = cpu->code;

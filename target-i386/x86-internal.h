@@ -289,6 +289,7 @@ struct X86CPU {
     bool irq_shadow;            /* STI / MOV SS: no interrupt before the next insn */
     bool single_step;
     bool exception_exit;
+    bool trace;                 /* VMKEMU_X86_TRACE: log block entries */
     bool shutdown;
     int last_vector, last_error;
     /* Exception being delivered (double-fault detection), -1 when none. */

@@ -29,6 +29,8 @@ struct AddressSpace {
     PortRange *ports[65536];
     GPtrArray *port_ranges;     /* owns the PortRange structs */
     uint64_t generation;
+    RamWriteHook ram_write_hook;
+    void *ram_write_opaque;
 };
 
 AddressSpace *as_new(void)
@@ -166,6 +168,12 @@ void as_add_listener(AddressSpace *as, MemListener fn, void *opaque)
     }
 }
 
+void as_set_ram_write_hook(AddressSpace *as, RamWriteHook fn, void *opaque)
+{
+    as->ram_write_hook = fn;
+    as->ram_write_opaque = opaque;
+}
+
 void as_remove_listener(AddressSpace *as, MemListener fn, void *opaque)
 {
     for (guint i = 0; i < as->listeners->len; i++) {
@@ -294,6 +302,9 @@ static void as_access(AddressSpace *as, uint64_t addr, uint8_t *buf,
         } else if (write) {
             if (r->kind == REGION_RAM || rom_ok) {
                 memcpy(r->host + (addr - r->base), buf, chunk);
+                if (as->ram_write_hook) {
+                    as->ram_write_hook(as->ram_write_opaque, addr, chunk);
+                }
             }
         } else {
             memcpy(buf, r->host + (addr - r->base), chunk);
