@@ -464,6 +464,30 @@ static void invalidate_data_segs(X86CPU *cpu)
 /* JMP or CALL naming a TSS descriptor or a task gate. */
 static void far_task(X86CPU *cpu, const void *dp, uint16_t sel, int source, uint32_t next);
 
+/* The checks of a far JMP or CALL straight to a code segment (SDM vol. 2,
+ * JMP/CALL "far jump/call to conforming or non-conforming code segment"). */
+static void check_direct_code_target(X86CPU *cpu, const Desc *d, uint16_t sel,
+                                     uint32_t off)
+{
+    int cpl = cpu->cpl, rpl = sel & 3;
+    if (!(d->attr & ST_CODE)) {
+        gp(cpu, sel);
+    }
+    if (d->attr & ST_CONFORM) {
+        if (d->dpl > cpl) {
+            gp(cpu, sel);
+        }
+    } else if (rpl > cpl || d->dpl != cpl) {
+        gp(cpu, sel);
+    }
+    if (!(d->attr & SA_P)) {
+        x86_raise(cpu, EXC_NP, sel & 0xfffc);
+    }
+    if (off > d->limit) {
+        gp(cpu, 0);
+    }
+}
+
 /* --- JMP far ------------------------------------------------------------------------ */
 
 void x86_far_jmp(X86CPU *cpu, uint16_t sel, uint32_t off, uint32_t next, bool op32)
@@ -487,22 +511,7 @@ void x86_far_jmp(X86CPU *cpu, uint16_t sel, uint32_t off, uint32_t next, bool op
     desc_read(cpu, sel, &d, EXC_GP, sel);
     int cpl = cpu->cpl, rpl = sel & 3;
     if (d.attr & SA_S) {
-        if (!(d.attr & ST_CODE)) {
-            gp(cpu, sel);
-        }
-        if (d.attr & ST_CONFORM) {
-            if (d.dpl > cpl) {
-                gp(cpu, sel);
-            }
-        } else if (rpl > cpl || d.dpl != cpl) {
-            gp(cpu, sel);
-        }
-        if (!(d.attr & SA_P)) {
-            x86_raise(cpu, EXC_NP, sel & 0xfffc);
-        }
-        if (off > d.limit) {
-            gp(cpu, 0);
-        }
+        check_direct_code_target(cpu, &d, sel, off);
         load_cs(cpu, &d, cpl);
         cpu->eip = off;
         return;
@@ -571,22 +580,7 @@ void x86_far_call(X86CPU *cpu, uint16_t sel, uint32_t off, uint32_t next, bool o
     desc_read(cpu, sel, &d, EXC_GP, sel);
     int cpl = cpu->cpl, rpl = sel & 3;
     if (d.attr & SA_S) {
-        if (!(d.attr & ST_CODE)) {
-            gp(cpu, sel);
-        }
-        if (d.attr & ST_CONFORM) {
-            if (d.dpl > cpl) {
-                gp(cpu, sel);
-            }
-        } else if (rpl > cpl || d.dpl != cpl) {
-            gp(cpu, sel);
-        }
-        if (!(d.attr & SA_P)) {
-            x86_raise(cpu, EXC_NP, sel & 0xfffc);
-        }
-        if (off > d.limit) {
-            gp(cpu, 0);
-        }
+        check_direct_code_target(cpu, &d, sel, off);
         xs_push(cpu, &xs, cpu->seg[R_CS].sel, op32);
         xs_push(cpu, &xs, next, op32);
         load_cs(cpu, &d, cpl);
