@@ -332,8 +332,11 @@ static void emu_destroy(Machine *m)
     X86CPUStats st;
     x86_cpu_get_stats(s->cpu, &st);
     vlog("emu: %" G_GUINT64_FORMAT " instructions, %" G_GUINT64_FORMAT " blocks decoded, "
-         "%" G_GUINT64_FORMAT " code invalidations, %" G_GUINT64_FORMAT " exceptions",
-         st.insns, st.blocks_decoded, st.code_invalidations, st.exceptions);
+         "%" G_GUINT64_FORMAT " code invalidations, %" G_GUINT64_FORMAT " exceptions, "
+         "%" G_GUINT64_FORMAT " blocks translated (%" G_GUINT64_FORMAT " KiB, %"
+         G_GUINT64_FORMAT " buffer flushes)",
+         st.insns, st.blocks_decoded, st.code_invalidations, st.exceptions,
+         st.jit_blocks, st.jit_bytes >> 10, st.jit_flushes);
     as_set_ram_write_hook(m->as, NULL, NULL);
     x86_cpu_free(s->cpu);
     g_array_free(s->dirty, TRUE);

@@ -89,8 +89,16 @@ typedef struct X86CPUStats {
     uint64_t code_flushes;      /* whole-cache reclaims under pressure */
     uint64_t tlb_flushes;
     uint64_t exceptions;
+    uint64_t jit_blocks;        /* blocks translated to host code */
+    uint64_t jit_bytes;         /* host code buffer in use now */
+    uint64_t jit_flushes;       /* host code dropped because the buffer was full */
+    uint64_t jit_links;         /* direct jumps patched between translated blocks */
 } X86CPUStats;
 void x86_cpu_get_stats(X86CPU *cpu, X86CPUStats *st);
+/* Whether hot code runs as host code (x86-64 hosts; VMKEMU_X86_JIT=0 turns
+ * it off, VMKEMU_X86_JIT_THRESHOLD sets after how many entries a block is
+ * translated, 0 = at once). */
+bool x86_cpu_jit_enabled(X86CPU *cpu);
 /* Bound on the memory of decoded code (bytes; default 32 MiB). */
 void x86_cpu_set_code_cache_limit(X86CPU *cpu, uint64_t bytes);
 

@@ -25,6 +25,8 @@ X86CPU *x86_cpu_new(const X86CPUBus *bus)
     cpu->code = x86_code_new();
     cpu->delivering = -1;
     cpu->trace = getenv("VMKEMU_X86_TRACE") != NULL;
+    /* Tracing logs every block entry: translated code would skip that. */
+    cpu->jit_threshold = cpu->trace ? UINT32_MAX : x86_jit_threshold(x86_code_jit(cpu));
     x86_cpu_reset(cpu);
     return cpu;
 }
@@ -182,6 +184,11 @@ void x86_cpu_last_exception(X86CPU *cpu, int *vector, int *error_code)
     *error_code = cpu->last_error;
 }
 
+bool x86_cpu_jit_enabled(X86CPU *cpu)
+{
+    return cpu->jit_threshold != UINT32_MAX;
+}
+
 void x86_cpu_get_stats(X86CPU *cpu, X86CPUStats *st)
 {
     *st = cpu->stats;
@@ -210,6 +217,7 @@ static X86Exit exec_loop(X86CPU *cpu)
 
     if (sigsetjmp(cpu->jmp, 0) != 0) {
         cpu->cur_insn = NULL;
+        cpu->jit_link_site = NULL;
         x86_code_reap(cpu);
         if (cpu->jmp_reason == 1) {
             if (cpu->exception_exit) {
@@ -266,11 +274,31 @@ static X86Exit exec_loop(X86CPU *cpu)
                     (cpu->mode & BM_PROT) ? "prot" : "real", cpu->cpl, x86_get_eflags(cpu),
                     cpu->r[R_EAX].d, cpu->r[R_ESP].d, b->ninsns);
         }
-        X86Insn *i = b->insns;
-        do {
-            cpu->cur_insn = i;
-            i = i->fn(cpu, i);
-        } while (i);
+        X86Insn *i;
+        if (b->jit_body) {
+            i = x86_jit_run(cpu, b);
+        } else if (unlikely(++b->hits >= cpu->jit_threshold) && x86_jit_translate(cpu, b)) {
+            i = x86_jit_run(cpu, b);
+        } else {
+            i = b->insns;
+        }
+        while (i) {
+            /* Host code returns here with the instruction the interpreter
+             * goes on with: often the first of a block it chained to
+             * through a handler, which may have host code itself. */
+            X86Block *cb = cpu->cur_block;
+            if (i == cb->insns && cb->jit_body) {
+                i = x86_jit_run(cpu, cb);
+                continue;
+            }
+            do {
+                cpu->cur_insn = i;
+                i = i->fn(cpu, i);
+            } while (i);
+        }
+        if (cpu->jit_link_site) {
+            x86_jit_link(cpu);
+        }
         cpu->cur_insn = NULL;
         x86_code_reap(cpu);
 

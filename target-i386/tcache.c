@@ -39,6 +39,7 @@ struct X86CodeCache {
     X86Block *dead;             /* invalidated, freed by x86_code_reap */
     uint64_t bytes, limit;
     bool flush_pending;
+    struct X86Jit *jit;         /* host code of translated blocks (jit.c) */
     X86Insn tmp[X86_MAX_BLOCK_INSNS + 1];
 };
 
@@ -53,6 +54,7 @@ X86CodeCache *x86_code_new(void)
     X86CodeCache *cc = g_new0(X86CodeCache, 1);
     cc->pages = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     cc->limit = 32ULL << 20;
+    cc->jit = x86_jit_new();
     return cc;
 }
 
@@ -119,6 +121,10 @@ static void block_kill(X86CodeCache *cc, X86Block *b)
         b->insns[n].fn = h_stale;
         b->insns[n].chain = NULL;
     }
+    /* Its host code is never entered again: chained jumps into it come
+     * only from blocks of the same page, which die with it, and running
+     * code checks `cached` after every call that could have killed it. */
+    b->jit_body = b->jit_chain = b->jit_chain_fast = NULL;
     b->cached = false;
     b->hash_next = cc->dead;
     cc->dead = b;
@@ -183,6 +189,27 @@ void x86_code_flush(X86CPU *cpu)
     }
     /* Uncached blocks are already on the dead list. */
     memset(cc->jc, 0, sizeof(cc->jc));
+    x86_jit_reset(cc->jit);
+}
+
+void x86_code_drop_jit(X86CPU *cpu)
+{
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init(&it, cpu->code->pages);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        X86CodePage *pg = v;
+        for (X86Block *b = pg->blocks; b; b = b->page_next[b->page[0] == pg ? 0 : 1]) {
+            b->jit_body = b->jit_chain = b->jit_chain_fast = NULL;
+            b->hits = 0;
+        }
+    }
+}
+
+struct X86Jit *x86_code_jit(X86CPU *cpu)
+{
+    return cpu->code->jit;
 }
 
 void x86_cpu_flush_code(X86CPU *cpu)
@@ -238,6 +265,7 @@ void x86_code_free(X86CodeCache *cc)
         g_free(b);
     }
     g_hash_table_destroy(cc->pages);
+    x86_jit_free(cc->jit);
     g_free(cc);
 }
 

@@ -232,6 +232,13 @@ struct X86Block {
     uint32_t size;              /* bytes of guest code covered */
     uint32_t alloc_size;        /* bytes of this struct */
     bool cached;                /* in the lookup structures */
+    bool no_jit;                /* never translated (jit.c refused it) */
+    uint32_t hits;              /* entries counted toward translation */
+    /* Host code (jit.c), NULL when not translated: `jit_body` is entered
+     * by the dispatcher (budget already charged); chained jumps from other
+     * translated blocks enter at `jit_chain` (checks the mode, kicks and the
+     * budget) or `jit_chain_fast` (the same without the mode check). */
+    void *jit_body, *jit_chain, *jit_chain_fast;
     X86Block *hash_next;
     X86Block *page_next[2];     /* lists of the page(s) the code lies on */
     struct X86CodePage *page[2];
@@ -263,6 +270,13 @@ struct X86CPU {
     X86Insn *cur_insn;
     X86Block *cur_block;
     X86TLBEntry *tlb_cur;       /* tlb[mmu_idx] */
+    /* JIT (jit.c): blocks are translated after this many entries
+     * (UINT32_MAX: never); a translated exit that could jump straight to
+     * its successor leaves the address of its jump here for the dispatcher
+     * to patch (`jit_link_fast`: to the entry without the mode check). */
+    uint32_t jit_threshold;
+    bool jit_link_fast;
+    uint8_t *jit_link_site;
     X86TLBEntry tlb[2][X86_TLB_SIZE];
     X86TLBCold tlbc[2][X86_TLB_SIZE];
     uint64_t tlb_large_lo, tlb_large_hi;    /* linear range of large pages */
@@ -733,6 +747,28 @@ bool x86_code_page_has_code(X86CPU *cpu, uint64_t ppage);
 /* Free blocks whose invalidation was deferred (at a safe point). */
 void x86_code_reap(X86CPU *cpu);
 
+/* Drop every block's host code (the JIT's buffer is being reset); the
+ * decoded blocks stay. */
+void x86_code_drop_jit(X86CPU *cpu);
+struct X86Jit *x86_code_jit(X86CPU *cpu);
+
+/* The JIT (jit.c; a no-op on hosts other than x86-64).  x86_jit_new
+ * returns NULL when disabled (VMKEMU_X86_JIT=0) or unavailable. */
+struct X86Jit *x86_jit_new(void);
+void x86_jit_free(struct X86Jit *jit);
+/* The translation threshold for new CPUs (VMKEMU_X86_JIT_THRESHOLD). */
+uint32_t x86_jit_threshold(const struct X86Jit *jit);
+/* Forget all host code (with the decode cache's flush). */
+void x86_jit_reset(struct X86Jit *jit);
+/* Translate `b` (false: not translatable; b->no_jit is then set). */
+bool x86_jit_translate(X86CPU *cpu, X86Block *b);
+/* Run translated code from b->jit_body; returns the instruction the
+ * interpreter continues with, or NULL to leave to the dispatcher. */
+X86Insn *x86_jit_run(X86CPU *cpu, X86Block *b);
+/* Patch the exit that asked for it (cpu->jit_link_site) to jump straight
+ * to its successor, when that block has host code. */
+void x86_jit_link(X86CPU *cpu);
+
 /* Decode up to `max` instructions from the `avail` code bytes at `code`
  * (guest offset `eip`) into `out`, plus a terminator; returns the count
  * (0: the first instruction needs more bytes) and the bytes used. */
@@ -757,8 +793,10 @@ static inline X86Insn *x86_goto_chain(X86CPU *cpu, X86Insn *i, uint32_t eip)
 {
     X86Block *b = i->chain;
     cpu->eip = eip;
+    /* A block that became hot (or has host code) is left to the
+     * dispatcher, which translates and enters it. */
     if (likely(b != NULL && !cpu->exit_request && cpu->budget > 0 &&
-               b->mode == cpu->mode)) {
+               b->mode == cpu->mode && ++b->hits < cpu->jit_threshold)) {
         cpu->budget -= b->ninsns;
         cpu->cur_block = b;
         return b->insns;

@@ -1,0 +1,739 @@
+/*
+ * The JIT: translates a hot decoded block (X86Block, an array of X86Insn)
+ * into x86-64 host code, on x86-64 hosts.  Design and invariants are in
+ * target-i386/README.md ("JIT"); instruction encodings in
+ * jit-emit-x86_64.h (Intel SDM vol. 2).
+ *
+ * Generated code keeps `cpu` in RBX and the running block in R12 (both
+ * callee-saved, set by the entry trampoline); guest registers and the lazy
+ * flag state stay in `cpu`.  Each instruction becomes either inline host
+ * code for its common case, whose uncommon case (TLB miss, segment-limit
+ * edge, ...) calls the instruction's interpreter handler out of line, or a
+ * plain call of the handler.  After a call the code continues in line only
+ * when the handler returned the next instruction and the block is still
+ * valid (a store may have invalidated it); anything else returns to the
+ * dispatcher (cpu.c) with the handler's result, exactly where the
+ * interpreter would have gone.  Faults unwind with siglongjmp from inside
+ * the called C code; the JIT frame holds nothing to unwind.
+ *
+ * Code lives in one bounded buffer per code cache, mapped twice (writable
+ * and executable) through a memfd, or once read-write-execute where that
+ * fails.  It is never freed piecemeal: invalidated blocks' code is simply
+ * abandoned, and when the buffer is full every block's code is dropped at
+ * once (the decoded blocks stay and get translated again when hot).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "x86-internal.h"
+
+#if defined(__x86_64__)
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "jit-emit-x86_64.h"
+
+#define JIT_DEFAULT_SIZE        (32u << 20)
+#define JIT_DEFAULT_THRESHOLD   32
+#define JIT_TRAMPOLINE_SIZE     256
+
+typedef X86Insn *(*JitEnter)(X86CPU *cpu, void *code);
+
+static gpointer jit_descs_init(gpointer unused);
+
+typedef struct X86Jit {
+    uint8_t *rw, *rx;           /* the two views of the buffer (equal: RWX) */
+    size_t size;
+    size_t used;                /* bytes taken, trampoline included */
+    size_t high;                /* most ever used since the last release */
+    JitEnter enter;
+    uint8_t *epilogue;          /* rx: return to the dispatcher with RAX */
+    uint32_t threshold;
+    uint64_t resets;
+    FILE *perfmap;              /* VMKEMU_X86_JIT_PERFMAP: symbols for perf */
+    FILE *dump;                 /* VMKEMU_X86_JIT_DUMP=FILE: raw code, for objdump */
+} X86Jit;
+
+/* Offsets into the CPU and the block for the generated code. */
+#define CPU_OFF(f)      ((int32_t)offsetof(X86CPU, f))
+#define REG_OFF(n)      (CPU_OFF(r) + 8 * (n))
+#define BLK_INSN(k)     ((int32_t)(offsetof(X86Block, insns) + (size_t)(k) * sizeof(X86Insn)))
+
+/* --- buffer ----------------------------------------------------------------- */
+
+static bool jit_map(X86Jit *jit, size_t size)
+{
+    /* Prefer a mapping within reach of rel32 calls to the handlers. */
+    uintptr_t text = (uintptr_t)&x86_jit_new;
+    uintptr_t hint = (text & ~(uintptr_t)0xfffff) - ((uintptr_t)512 << 20);
+
+    int fd = memfd_create("vmkemu-jit", MFD_CLOEXEC);
+    if (fd >= 0) {
+        if (ftruncate(fd, (off_t)size) == 0) {
+            void *rx = mmap((void *)hint, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+            void *rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            if (rx != MAP_FAILED && rw != MAP_FAILED) {
+                close(fd);
+                jit->rx = rx;
+                jit->rw = rw;
+                jit->size = size;
+                return true;
+            }
+            if (rx != MAP_FAILED) {
+                munmap(rx, size);
+            }
+            if (rw != MAP_FAILED) {
+                munmap(rw, size);
+            }
+        }
+        close(fd);
+    }
+    /* No memfd (or no shared executable mapping): one RWX mapping. */
+    void *p = mmap((void *)hint, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return false;
+    }
+    jit->rx = jit->rw = p;
+    jit->size = size;
+    return true;
+}
+
+static JitEmit jit_emitter(X86Jit *jit)
+{
+    return (JitEmit){
+        .p = jit->rw + jit->used,
+        .end = jit->rw + jit->size,
+        .rx_delta = jit->rx - jit->rw,
+    };
+}
+
+/* The entry trampoline and the common epilogue: save the callee-saved
+ * registers, keep 16-byte stack alignment for the calls the code makes,
+ * RBX = cpu, R12 = cpu->cur_block, jump to the code (RSI). */
+static void jit_emit_trampoline(X86Jit *jit)
+{
+    JitEmit e = jit_emitter(jit);
+    uint8_t *start = e.p;
+    static const int saved[] = { H_RBP, H_RBX, H_R12, H_R13, H_R14, H_R15 };
+
+    for (unsigned k = 0; k < G_N_ELEMENTS(saved); k++) {
+        e_push(&e, saved[k]);
+    }
+    e_alu_ri(&e, A_SUB, 8, H_RSP, 8);
+    e_mov_rr(&e, 8, H_RBX, H_RDI);
+    e_load(&e, 8, H_R12, jm(H_RBX, CPU_OFF(cur_block)));
+    e8(&e, 0xff);
+    e8(&e, 0xe6);                               /* jmp rsi */
+    jit->epilogue = e_here_rx(&e);
+    e_alu_ri(&e, A_ADD, 8, H_RSP, 8);
+    for (int k = G_N_ELEMENTS(saved) - 1; k >= 0; k--) {
+        e_pop(&e, saved[k]);
+    }
+    e_ret(&e);
+    g_assert(!e.overflow && e.p - start <= JIT_TRAMPOLINE_SIZE);
+    jit->enter = (JitEnter)(void *)jit->rx;
+    jit->used = JIT_TRAMPOLINE_SIZE;
+}
+
+X86Jit *x86_jit_new(void)
+{
+    const char *on = getenv("VMKEMU_X86_JIT");
+    if (on && strcmp(on, "0") == 0) {
+        return NULL;
+    }
+    X86Jit *jit = g_new0(X86Jit, 1);
+    size_t size = JIT_DEFAULT_SIZE;
+    const char *sz = getenv("VMKEMU_X86_JIT_SIZE");     /* KiB, for tests */
+    if (sz && atol(sz) > 0) {
+        size = MAX((size_t)atol(sz) << 10, (size_t)64 << 10);
+        size = (size + 4095) & ~(size_t)4095;
+    }
+    if (!jit_map(jit, size)) {
+        g_free(jit);
+        return NULL;
+    }
+    jit->threshold = JIT_DEFAULT_THRESHOLD;
+    const char *th = getenv("VMKEMU_X86_JIT_THRESHOLD");
+    if (th && *th) {
+        jit->threshold = (uint32_t)strtoul(th, NULL, 0);
+    }
+    if (getenv("VMKEMU_X86_JIT_PERFMAP")) {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+        jit->perfmap = fopen(path, "a");
+    }
+    const char *dump = getenv("VMKEMU_X86_JIT_DUMP");
+    if (dump && *dump) {
+        jit->dump = fopen(dump, "w");
+    }
+    jit_emit_trampoline(jit);
+    static GOnce once = G_ONCE_INIT;
+    g_once(&once, jit_descs_init, NULL);
+    return jit;
+}
+
+void x86_jit_free(X86Jit *jit)
+{
+    if (!jit) {
+        return;
+    }
+    if (jit->rw != jit->rx) {
+        munmap(jit->rw, jit->size);
+    }
+    munmap(jit->rx, jit->size);
+    if (jit->perfmap) {
+        fclose(jit->perfmap);
+    }
+    if (jit->dump) {
+        fclose(jit->dump);
+    }
+    g_free(jit);
+}
+
+uint32_t x86_jit_threshold(const X86Jit *jit)
+{
+    return jit ? jit->threshold : UINT32_MAX;
+}
+
+void x86_jit_reset(X86Jit *jit)
+{
+    if (!jit) {
+        return;
+    }
+    jit->high = MAX(jit->high, jit->used);
+    jit->used = JIT_TRAMPOLINE_SIZE;
+    jit->resets++;
+    /* Give the pages back when a lot was used (the memfd keeps them
+     * otherwise). */
+    if (jit->high > ((size_t)4 << 20)) {
+        size_t off = (JIT_TRAMPOLINE_SIZE + 4095) & ~(size_t)4095;
+        madvise(jit->rw + off, jit->size - off, jit->rw != jit->rx ? MADV_REMOVE : MADV_DONTNEED);
+        jit->high = 0;
+    }
+}
+
+/* --- which handlers have inline translations ------------------------------- */
+
+enum {
+    JK_CALL,                    /* call the handler */
+    JK_NOP,
+    JK_MOV_EG, JK_MOV_GE, JK_MOV_EI, JK_MOFFS_LD, JK_MOFFS_ST,
+    JK_MOVZX8, JK_MOVSX8, JK_MOVZX16, JK_MOVSX16, JK_LEA,
+    JK_PUSH_R, JK_POP_R, JK_PUSH_I,
+};
+
+typedef struct JitDesc {
+    uint8_t kind;
+    uint8_t op;                 /* ALU / shift operation, condition */
+    uint8_t bytes;              /* operand size: 1, 2, 4 */
+    uint8_t mem;                /* memory form */
+} JitDesc;
+
+static GHashTable *jit_descs;   /* handler -> JitDesc packed in a pointer */
+
+static void desc_add(X86Handler fn, int kind, int op, int bytes, int mem)
+{
+    JitDesc d = { (uint8_t)kind, (uint8_t)op, (uint8_t)bytes, (uint8_t)mem };
+    uint32_t v;
+    memcpy(&v, &d, 4);
+    g_hash_table_insert(jit_descs, (gpointer)fn, GUINT_TO_POINTER(v | 0x80000000u));
+}
+
+static gpointer jit_descs_init(gpointer unused)
+{
+    (void)unused;
+    jit_descs = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (int sz = 0; sz < 3; sz++) {
+        int bytes = 1 << sz;
+        for (int mem = 0; mem < 2; mem++) {
+            desc_add(x86_h_mov_eg[sz][mem], JK_MOV_EG, 0, bytes, mem);
+            desc_add(x86_h_mov_ge[sz][mem], JK_MOV_GE, 0, bytes, mem);
+            desc_add(x86_h_mov_ei[sz][mem], JK_MOV_EI, 0, bytes, mem);
+        }
+        desc_add(x86_h_mov_moffs_load[sz], JK_MOFFS_LD, 0, bytes, 1);
+        desc_add(x86_h_mov_moffs_store[sz], JK_MOFFS_ST, 0, bytes, 1);
+    }
+    for (int o = 0; o < 2; o++) {
+        int bytes = 2 << o;
+        for (int mem = 0; mem < 2; mem++) {
+            desc_add(x86_h_movzx8[o][mem], JK_MOVZX8, 0, bytes, mem);
+            desc_add(x86_h_movsx8[o][mem], JK_MOVSX8, 0, bytes, mem);
+        }
+        desc_add(x86_h_lea[o], JK_LEA, 0, bytes, 1);
+    }
+    for (int mem = 0; mem < 2; mem++) {
+        desc_add(x86_h_movzx16[mem], JK_MOVZX16, 0, 4, mem);
+        desc_add(x86_h_movsx16[mem], JK_MOVSX16, 0, 4, mem);
+    }
+    desc_add(x86_h_push_r[1], JK_PUSH_R, 0, 4, 0);
+    desc_add(x86_h_pop_r[1], JK_POP_R, 0, 4, 0);
+    desc_add(x86_h_push_i[1], JK_PUSH_I, 0, 4, 0);
+    desc_add(x86_h_nop, JK_NOP, 0, 0, 0);
+    return NULL;
+}
+
+static JitDesc desc_of(X86Handler fn)
+{
+    uint32_t v = GPOINTER_TO_UINT(g_hash_table_lookup(jit_descs, (gconstpointer)fn));
+    JitDesc d = { JK_CALL, 0, 0, 0 };
+    if (v) {
+        v &= 0x7fffffffu;
+        memcpy(&d, &v, 4);
+    }
+    return d;
+}
+
+/* --- translation ------------------------------------------------------------- */
+
+/* Out-of-line code of one instruction: the handler call that does what
+ * the inline code could not (or a taken branch's exit). */
+#define JIT_MAX_SITES 6
+typedef struct JitCold {
+    int k;
+    uint8_t *sites[JIT_MAX_SITES];  /* rel32 fields that jump here */
+    int nsites;
+} JitCold;
+
+typedef struct JitCtx {
+    X86CPU *cpu;
+    X86Jit *jit;
+    X86Block *b;
+    JitEmit e;
+    int k;                          /* instruction being translated */
+    uint8_t *lab[X86_MAX_BLOCK_INSNS + 2];     /* rx start of each instruction */
+    JitCold cold[X86_MAX_BLOCK_INSNS + 1];
+    int ncold;
+    JitCold *cur_cold;              /* the current instruction's slow path */
+    uint8_t *exit0_sites[4];        /* chain-entry checks that fail */
+    int nexit0;
+} JitCtx;
+
+static inline JMem greg(int n)
+{
+    return jm(H_RBX, REG_OFF(n));
+}
+/* The guest register `n` of `bytes` (1: AL CL DL BL AH CH DH BH). */
+static inline JMem gregb(int n, int bytes)
+{
+    if (bytes == 1) {
+        return jm(H_RBX, REG_OFF(n & 3) + (n >> 2));
+    }
+    return greg(n);
+}
+static inline JMem cpuf(int32_t off)
+{
+    return jm(H_RBX, off);
+}
+static void st_greg(JitEmit *e, int n, int bytes, int h)
+{
+    e_store(e, bytes, gregb(n, bytes), h);
+}
+
+/* A jump to the current instruction's slow path on host condition cc. */
+static void jump_slow(JitCtx *c, int cc)
+{
+    JitCold *cd = c->cur_cold;
+    if (!cd) {
+        cd = c->cur_cold = &c->cold[c->ncold++];
+        cd->k = c->k;
+        cd->nsites = 0;
+    }
+    g_assert(cd->nsites < JIT_MAX_SITES);
+    cd->sites[cd->nsites++] = e_jcc(&c->e, cc, NULL);
+}
+
+/* EAX <- the effective address of i's memory operand. */
+static void gen_ea(JitCtx *c, const X86Insn *i)
+{
+    JitEmit *e = &c->e;
+    bool hb = i->base != R_ZERO, hx = i->index != R_ZERO;
+    int32_t disp = (int32_t)i->disp;
+
+    if (hb && hx) {
+        e_load(e, 4, H_RAX, greg(i->base));
+        e_load(e, 4, H_RCX, greg(i->index));
+        e_lea(e, 4, H_RAX, jmx(H_RAX, H_RCX, i->scale, disp));
+    } else if (hb) {
+        e_load(e, 4, H_RAX, greg(i->base));
+        if (disp) {
+            e_lea(e, 4, H_RAX, jm(H_RAX, disp));
+        }
+    } else if (hx) {
+        e_load(e, 4, H_RCX, greg(i->index));
+        e_lea(e, 4, H_RAX, jmx(H_NONE, H_RCX, i->scale, disp));
+    } else {
+        e_mov_ri32(e, H_RAX, i->disp & i->amask);
+        return;
+    }
+    if (i->amask == 0xffff) {
+        e_movzx_rr(e, 2, H_RAX, H_RAX);
+    }
+}
+
+/* EAX: offset in segment s -> linear address, when an access of up to 4
+ * bytes lies well inside the segment (the interpreter's inline test);
+ * otherwise the slow path. */
+static void gen_seg(JitCtx *c, int s, bool write)
+{
+    JitEmit *e = &c->e;
+    int32_t sg = CPU_OFF(seg) + s * (int32_t)sizeof(X86Seg);
+    e_mov_rr(e, 4, H_RDX, H_RAX);
+    e_alu_rm(e, A_SUB, 4, H_RDX, jm(H_RBX, sg + (int32_t)(write ? offsetof(X86Seg, wlo)
+                                                             : offsetof(X86Seg, rlo))));
+    e_alu_rm(e, A_CMP, 4, H_RDX, jm(H_RBX, sg + (int32_t)(write ? offsetof(X86Seg, wspan4)
+                                                             : offsetof(X86Seg, rspan4))));
+    jump_slow(c, HC_AE);
+    e_alu_rm(e, A_ADD, 4, H_RAX, jm(H_RBX, sg + (int32_t)offsetof(X86Seg, base)));
+}
+
+/* EAX: linear address -> RAX: host address, through the current TLB set
+ * (the entry's tag must be the page of the access's last byte). */
+static void gen_tlb(JitCtx *c, bool write, int bytes)
+{
+    JitEmit *e = &c->e;
+    e_mov_rr(e, 4, H_RCX, H_RAX);
+    e_shift_ri(e, 5, 4, H_RCX, 12 - 4);
+    e_alu_ri(e, A_AND, 4, H_RCX, (X86_TLB_SIZE - 1) << 4);
+    e_alu_rm(e, A_ADD, 8, H_RCX, cpuf(CPU_OFF(tlb_cur)));
+    if (bytes == 1) {
+        e_mov_rr(e, 4, H_RDX, H_RAX);
+    } else {
+        e_lea(e, 4, H_RDX, jm(H_RAX, bytes - 1));
+    }
+    e_alu_ri(e, A_AND, 4, H_RDX, ~0xfffu);
+    e_alu_rm(e, A_CMP, 4, H_RDX, jm(H_RCX, write ? (int32_t)offsetof(X86TLBEntry, tag_w)
+                                             : (int32_t)offsetof(X86TLBEntry, tag_r)));
+    jump_slow(c, HC_NE);
+    e_alu_rm(e, A_ADD, 8, H_RAX, jm(H_RCX, (int32_t)offsetof(X86TLBEntry, addend)));
+}
+
+/* RAX <- host address of i's memory operand for an access of `bytes`. */
+static void gen_mem(JitCtx *c, const X86Insn *i, bool write, int bytes)
+{
+    gen_ea(c, i);
+    gen_seg(c, i->seg, write);
+    gen_tlb(c, write, bytes);
+}
+
+/* Call instruction k's handler with cur_insn set; continue (fall through)
+ * only when it returned k + 1 and the block is still valid. */
+static void gen_handler_call(JitCtx *c, int k)
+{
+    JitEmit *e = &c->e;
+    X86Insn *i = &c->b->insns[k];
+
+    e_lea(e, 8, H_RSI, jm(H_R12, BLK_INSN(k)));
+    e_store(e, 8, cpuf(CPU_OFF(cur_insn)), H_RSI);
+    e_mov_rr(e, 8, H_RDI, H_RBX);
+    e_call(e, (const void *)i->fn);
+    if (k == (int)c->b->ninsns) {
+        /* The terminator never continues in line. */
+        e_jmp(e, c->jit->epilogue);
+        return;
+    }
+    e_lea(e, 8, H_RCX, jm(H_R12, BLK_INSN(k + 1)));
+    e_alu_rr(e, A_CMP, 8, H_RAX, H_RCX);
+    e_jcc(e, HC_NE, c->jit->epilogue);
+    /* Invalidated under our feet (self-modifying code): RAX is k + 1,
+     * whose handler is now the "leave here" stub. */
+    e_alu_mi(e, A_CMP, 1, jm(H_R12, (int32_t)offsetof(X86Block, cached)), 0);
+    e_jcc(e, HC_E, c->jit->epilogue);
+}
+
+/* --- group 1: moves, loads, stores, stack -------------------------------------- */
+
+static bool gen_move(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    JitEmit *e = &c->e;
+    int n = d.bytes;
+
+    switch (d.kind) {
+    case JK_NOP:
+        return true;
+    case JK_MOV_EG:
+        if (!d.mem) {
+            e_load(e, n, H_RAX, gregb(i->reg, n));
+            st_greg(e, i->rm, n, H_RAX);
+            return true;
+        }
+        gen_mem(c, i, true, n);
+        e_load(e, n, H_RCX, gregb(i->reg, n));
+        e_store(e, n, jm(H_RAX, 0), H_RCX);
+        return true;
+    case JK_MOFFS_ST:
+        gen_mem(c, i, true, n);
+        e_load(e, n, H_RCX, gregb(R_EAX, n));
+        e_store(e, n, jm(H_RAX, 0), H_RCX);
+        return true;
+    case JK_MOV_GE:
+    case JK_MOFFS_LD: {
+        int dst = d.kind == JK_MOFFS_LD ? R_EAX : i->reg;
+        if (!d.mem) {
+            e_load(e, n, H_RAX, gregb(i->rm, n));
+        } else {
+            gen_mem(c, i, false, n);
+            e_load(e, n, H_RAX, jm(H_RAX, 0));
+        }
+        st_greg(e, dst, n, H_RAX);
+        return true;
+    }
+    case JK_MOV_EI:
+        if (!d.mem) {
+            e_store_imm(e, n, gregb(i->rm, n), i->imm);
+            return true;
+        }
+        gen_mem(c, i, true, n);
+        e_store_imm(e, n, jm(H_RAX, 0), i->imm);
+        return true;
+    case JK_MOVZX8:
+    case JK_MOVSX8:
+    case JK_MOVZX16:
+    case JK_MOVSX16: {
+        int from = (d.kind == JK_MOVZX8 || d.kind == JK_MOVSX8) ? 1 : 2;
+        bool sx = d.kind == JK_MOVSX8 || d.kind == JK_MOVSX16;
+        JMem src;
+        if (!d.mem) {
+            src = gregb(i->rm, from);
+        } else {
+            gen_mem(c, i, false, from);
+            src = jm(H_RAX, 0);
+        }
+        if (sx) {
+            e_loadsx(e, from, H_RAX, src);
+        } else {
+            e_loadzx(e, from, H_RAX, src);
+        }
+        st_greg(e, i->reg, n, H_RAX);
+        return true;
+    }
+    case JK_LEA:
+        gen_ea(c, i);
+        st_greg(e, i->reg, n, H_RAX);
+        return true;
+    case JK_PUSH_R:
+    case JK_PUSH_I:
+        if (!(c->b->mode & BM_STACK32)) {
+            return false;
+        }
+        e_load(e, 4, H_RAX, greg(R_ESP));
+        e_lea(e, 4, H_RAX, jm(H_RAX, -4));
+        e_mov_rr(e, 4, H_R8, H_RAX);
+        gen_seg(c, R_SS, true);
+        gen_tlb(c, true, 4);
+        if (d.kind == JK_PUSH_R) {
+            e_load(e, 4, H_RCX, greg(i->reg));
+            e_store(e, 4, jm(H_RAX, 0), H_RCX);
+        } else {
+            e_store_imm(e, 4, jm(H_RAX, 0), i->imm);
+        }
+        e_store(e, 4, greg(R_ESP), H_R8);
+        return true;
+    case JK_POP_R:
+        if (!(c->b->mode & BM_STACK32)) {
+            return false;
+        }
+        e_load(e, 4, H_RAX, greg(R_ESP));
+        e_lea(e, 4, H_R8, jm(H_RAX, 4));
+        gen_seg(c, R_SS, false);
+        gen_tlb(c, false, 4);
+        e_load(e, 4, H_RCX, jm(H_RAX, 0));
+        e_store(e, 4, greg(R_ESP), H_R8);
+        e_store(e, 4, greg(i->reg), H_RCX);
+        return true;
+    }
+    return false;
+}
+
+/* --- blocks ------------------------------------------------------------------------ */
+
+static void gen_insn(JitCtx *c, int k)
+{
+    X86Insn *i = &c->b->insns[k];
+    JitDesc d = desc_of(i->fn);
+    uint8_t *start = c->e.p;
+    int ncold = c->ncold;
+
+    c->k = k;
+    c->cur_cold = NULL;
+    if (k < (int)c->b->ninsns && d.kind != JK_CALL) {
+        if (gen_move(c, i, d)) {
+            return;
+        }
+        /* Not translatable in this mode after all: start over as a call. */
+        c->e.p = start;
+        c->ncold = ncold;
+        c->cur_cold = NULL;
+    }
+    gen_handler_call(c, k);
+}
+
+/* The slow path of instruction k: its handler, then back in line. */
+static void gen_cold(JitCtx *c, JitCold *cd)
+{
+    JitEmit *e = &c->e;
+    uint8_t *here = e_here_rx(e);
+    for (int s = 0; s < cd->nsites; s++) {
+        if (!e->overflow) {
+            e_patch_rel32(e, cd->sites[s], here);
+        }
+    }
+    gen_handler_call(c, cd->k);
+    e_jmp(e, c->lab[cd->k + 1]);
+}
+
+static bool gen_block(JitCtx *c)
+{
+    JitEmit *e = &c->e;
+    X86Block *b = c->b;
+
+    /* Chained entries. */
+    b->jit_chain = e_here_rx(e);
+    e_alu_mi(e, A_CMP, 4, cpuf(CPU_OFF(mode)), b->mode);
+    c->exit0_sites[c->nexit0++] = e_jcc(e, HC_NE, NULL);
+    b->jit_chain_fast = e_here_rx(e);
+    e_mov_ri64(e, H_R12, (uint64_t)(uintptr_t)b);
+    e_store(e, 8, cpuf(CPU_OFF(cur_block)), H_R12);
+    e_alu_mi(e, A_CMP, 4, cpuf(CPU_OFF(exit_request)), 0);
+    c->exit0_sites[c->nexit0++] = e_jcc(e, HC_NE, NULL);
+    e_alu_mi(e, A_CMP, 8, cpuf(CPU_OFF(budget)), 0);
+    c->exit0_sites[c->nexit0++] = e_jcc(e, HC_LE, NULL);
+    e_alu_mi(e, A_SUB, 8, cpuf(CPU_OFF(budget)), b->ninsns);
+
+    b->jit_body = e_here_rx(e);
+    for (uint32_t k = 0; k <= b->ninsns; k++) {
+        c->lab[k] = e_here_rx(e);
+        gen_insn(c, (int)k);
+        if (e->overflow) {
+            return false;
+        }
+    }
+    c->lab[b->ninsns + 1] = e_here_rx(e);
+
+    /* Out of line: slow paths, and the exit of a chained entry that may
+     * not run the block. */
+    for (int n = 0; n < c->ncold; n++) {
+        gen_cold(c, &c->cold[n]);
+    }
+    uint8_t *exit0 = e_here_rx(e);
+    e_mov_ri32(e, H_RAX, 0);
+    e_jmp(e, c->jit->epilogue);
+    if (e->overflow) {
+        return false;
+    }
+    for (int k = 0; k < c->nexit0; k++) {
+        e_patch_rel32(e, c->exit0_sites[k], exit0);
+    }
+    return true;
+}
+
+bool x86_jit_translate(X86CPU *cpu, X86Block *b)
+{
+    X86Jit *jit = x86_code_jit(cpu);
+
+    b->hits = 0;
+    if (!jit) {
+        return false;
+    }
+    if (b->no_jit || !b->cached || (b->mode & BM_SINGLE) || cpu->trace) {
+        b->no_jit = true;
+        return false;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        JitCtx c = { .cpu = cpu, .jit = jit, .b = b, .e = jit_emitter(jit) };
+        uint8_t *start = c.e.p;
+        if (gen_block(&c)) {
+            size_t len = (size_t)(c.e.p - start);
+            if (jit->perfmap) {
+                fprintf(jit->perfmap, "%lx %zx x86_%04x:%08x\n",
+                        (unsigned long)(uintptr_t)b->jit_chain, len,
+                        cpu->seg[R_CS].sel, b->eip);
+                fflush(jit->perfmap);
+            }
+            if (jit->dump) {
+                /* objdump -D -b binary -mi386:x86-64 --adjust-vma=ADDR */
+                fprintf(jit->dump, "block %08x at %p, %zu bytes, body at %p:",
+                        b->eip, (void *)b->jit_chain, len, b->jit_body);
+                for (size_t n = 0; n < len; n++) {
+                    fprintf(jit->dump, " %02x", start[n]);
+                }
+                fputc('\n', jit->dump);
+            }
+            jit->used += (len + 15) & ~(size_t)15;
+            cpu->stats.jit_blocks++;
+            cpu->stats.jit_bytes = jit->used;
+            return true;
+        }
+        /* The buffer is full: drop all host code and start over. */
+        b->jit_body = b->jit_chain = b->jit_chain_fast = NULL;
+        x86_code_drop_jit(cpu);
+        x86_jit_reset(jit);
+        cpu->stats.jit_flushes++;
+    }
+    b->no_jit = true;
+    return false;
+}
+
+X86Insn *x86_jit_run(X86CPU *cpu, X86Block *b)
+{
+    X86Jit *jit = x86_code_jit(cpu);
+    return jit->enter(cpu, b->jit_body);
+}
+
+void x86_jit_link(X86CPU *cpu)
+{
+    X86Jit *jit = x86_code_jit(cpu);
+    uint8_t *site = cpu->jit_link_site;
+    X86Block *from = cpu->cur_block;
+
+    cpu->jit_link_site = NULL;
+    if (!jit || !from->cached || !from->jit_body) {
+        return;
+    }
+    X86Block *to = x86_block_chain_target(cpu, from, cpu->eip);
+    if (!to || !to->jit_body) {
+        return;
+    }
+    JitEmit e = jit_emitter(jit);
+    e_patch_rel32(&e, site - (jit->rx - jit->rw),
+                  cpu->jit_link_fast ? to->jit_chain_fast : to->jit_chain);
+    cpu->stats.jit_links++;
+}
+
+#else /* !__x86_64__ */
+
+struct X86Jit *x86_jit_new(void)
+{
+    return NULL;
+}
+void x86_jit_free(struct X86Jit *jit)
+{
+    (void)jit;
+}
+uint32_t x86_jit_threshold(const struct X86Jit *jit)
+{
+    (void)jit;
+    return UINT32_MAX;
+}
+void x86_jit_reset(struct X86Jit *jit)
+{
+    (void)jit;
+}
+bool x86_jit_translate(X86CPU *cpu, X86Block *b)
+{
+    (void)cpu;
+    b->hits = 0;
+    return false;
+}
+X86Insn *x86_jit_run(X86CPU *cpu, X86Block *b)
+{
+    (void)cpu;
+    return b->insns;
+}
+void x86_jit_link(X86CPU *cpu)
+{
+    cpu->jit_link_site = NULL;
+}
+
+#endif

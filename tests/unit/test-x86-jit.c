@@ -1,0 +1,359 @@
+/*
+ * The CPU emulator's JIT (target-i386/jit.c): hot blocks run as host code
+ * and must behave exactly like the interpreter -- self-modifying code inside
+ * a translated block, a fault in the middle of one (state as before the
+ * faulting instruction, lazy flags included), chaining between translated
+ * blocks and invalidation of chained code, running out of code buffer, the
+ * instruction budget and kicks in chained loops, and the switch that turns
+ * the JIT off.  Each guest is plain 32-bit code (flat segments) run with
+ * x86_cpu_exec; results are checked against values computed here.
+ */
+#include <glib.h>
+#include <string.h>
+#include "memory.h"
+#include "x86-cpu.h"
+#include "x86-regs.h"
+
+#define RAM_SIZE (16u << 20)
+
+typedef struct Rig {
+    AddressSpace *as;
+    uint8_t *ram;
+    X86CPU *cpu;
+    X86Registers r;
+} Rig;
+
+static void rig_init(Rig *g)
+{
+    g->as = as_new();
+    g->ram = g_malloc0(RAM_SIZE);
+    as_add_ram(g->as, "ram", 0, RAM_SIZE, g->ram);
+    X86CPUBus bus = { .as = g->as };
+    g->cpu = x86_cpu_new(&bus);
+    x86_regs_flat32(&g->r, 0x08, 0x10);
+    g->r.gpr[X86_RSP] = 0x8000;
+}
+
+static void rig_free(Rig *g)
+{
+    x86_cpu_free(g->cpu);
+    as_free(g->as);
+    g_free(g->ram);
+}
+
+static X86Exit run(Rig *g, uint32_t eip, int64_t budget)
+{
+    g->r.rip = eip;
+    x86_cpu_set_regs(g->cpu, &g->r);
+    X86Exit e = x86_cpu_exec(g->cpu, budget);
+    x86_cpu_get_regs(g->cpu, &g->r);
+    return e;
+}
+
+static X86CPUStats stats(Rig *g)
+{
+    X86CPUStats st;
+    x86_cpu_get_stats(g->cpu, &st);
+    return st;
+}
+
+static void put(Rig *g, uint32_t addr, const void *code, size_t len)
+{
+    memcpy(g->ram + addr, code, len);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+/* A hot loop gets translated and computes what the interpreter does. */
+static void test_translated_loop(void)
+{
+    Rig g;
+    rig_init(&g);
+    static const uint8_t code[] = {
+        0x31, 0xc0,                         /* xor eax, eax */
+        0xb9, 0xe8, 0x03, 0x00, 0x00,       /* mov ecx, 1000 */
+        0x89, 0xca,                         /* L: mov edx, ecx */
+        0x0f, 0xaf, 0xd1,                   /* imul edx, ecx */
+        0x01, 0xd0,                         /* add eax, edx */
+        0x49,                               /* dec ecx */
+        0x75, 0xf6,                         /* jnz L */
+        0xf4,                               /* hlt */
+    };
+    put(&g, 0x10000, code, sizeof(code));
+    g_assert_cmpint(run(&g, 0x10000, 1000000), ==, X86_EXIT_HLT);
+    uint32_t want = 0;
+    for (uint32_t k = 1; k <= 1000; k++) {
+        want += k * k;
+    }
+    g_assert_cmphex((uint32_t)g.r.gpr[X86_RAX], ==, want);
+    g_assert_cmphex((uint32_t)g.r.rip, ==, 0x10000 + sizeof(code));
+    /* ZF from DEC, CF from ADD (kept by DEC). */
+    g_assert_true(g.r.rflags & 0x40);
+    if (x86_cpu_jit_enabled(g.cpu)) {
+        g_assert_cmpuint(stats(&g).jit_blocks, >=, 1);
+    }
+    rig_free(&g);
+}
+
+/* Iteration 500 of a translated loop rewrites the immediate of the next
+ * instruction of its own block: that instruction and the rest of the loop
+ * must see the new byte. */
+static void test_smc_in_translated_block(void)
+{
+    Rig g;
+    rig_init(&g);
+    uint8_t code[64];
+    size_t n = 0;
+    const uint32_t base = 0x20000, scratch = 0x90000;
+    code[n++] = 0x31; code[n++] = 0xc0;                     /* xor eax, eax */
+    code[n++] = 0xb9; put32(code + n, 1000); n += 4;        /* mov ecx, 1000 */
+    size_t loop = n;
+    code[n++] = 0xbf; put32(code + n, scratch); n += 4;     /* L: mov edi, scratch */
+    size_t mov_esi = n;
+    code[n++] = 0xbe; n += 4;                               /* mov esi, &imm */
+    code[n++] = 0x81; code[n++] = 0xf9; put32(code + n, 500); n += 4;  /* cmp ecx, 500 */
+    code[n++] = 0x0f; code[n++] = 0x44; code[n++] = 0xfe;   /* cmove edi, esi */
+    code[n++] = 0xc6; code[n++] = 0x07; code[n++] = 0x07;   /* mov byte [edi], 7 */
+    code[n++] = 0x83; code[n++] = 0xc0;                     /* add eax, imm8 */
+    size_t imm = n;
+    code[n++] = 0x01;
+    code[n++] = 0x49;                                       /* dec ecx */
+    code[n++] = 0x75; code[n] = (uint8_t)(loop - (n + 1)); n++;    /* jnz L */
+    code[n++] = 0xf4;
+    put32(code + mov_esi + 1, base + (uint32_t)imm);
+    put(&g, base, code, n);
+    g_assert_cmpint(run(&g, base, 1000000), ==, X86_EXIT_HLT);
+    g_assert_cmpuint((uint32_t)g.r.gpr[X86_RAX], ==, 500 * 1 + 500 * 7);
+    g_assert_cmpuint(g.ram[base + imm], ==, 7);
+    g_assert_cmpuint(stats(&g).code_invalidations, >=, 1);
+    rig_free(&g);
+}
+
+/* A loop whose load runs off the end of DS after many iterations: #GP
+ * with everything as before the load (the ADD before it done, its flags
+ * included, the pointer not yet advanced). */
+static void test_precise_fault(void)
+{
+    Rig g;
+    rig_init(&g);
+    static const uint8_t code[] = {
+        0x83, 0xc0, 0x01,                   /* L: add eax, 1 */
+        0x8b, 0x16,                         /* mov edx, [esi] */
+        0x81, 0xc6, 0x00, 0x10, 0x00, 0x00, /* add esi, 4096 */
+        0x3d, 0xe8, 0x03, 0x00, 0x00,       /* cmp eax, 1000 */
+        0x75, 0xee,                         /* jne L */
+        0xf4,
+    };
+    put(&g, 0x30000, code, sizeof(code));
+    g.r.seg[X86_SEG_DS].limit = 0x1fffff;
+    g.r.gpr[X86_RAX] = 0x7fffff00;          /* the ADD overflows on the way */
+    g.r.gpr[X86_RSI] = 0x100000;
+    g.r.gpr[X86_RDX] = 0x1234;
+    x86_cpu_set_exception_exit(g.cpu, true);
+    g_assert_cmpint(run(&g, 0x30000, 1000000), ==, X86_EXIT_EXCEPTION);
+    int vec, err;
+    x86_cpu_last_exception(g.cpu, &vec, &err);
+    g_assert_cmpint(vec, ==, 13);
+    /* 0x100 loads succeed (ESI 0x100000 .. 0x1ff000), the next faults. */
+    g_assert_cmphex((uint32_t)g.r.gpr[X86_RSI], ==, 0x200000);
+    g_assert_cmphex((uint32_t)g.r.gpr[X86_RAX], ==, 0x7fffff00u + 0x101u);
+    g_assert_cmphex((uint32_t)g.r.rip, ==, 0x30003);
+    g_assert_cmphex((uint32_t)g.r.gpr[X86_RDX], ==, 0);
+    /* Flags of add eax, 1 giving 0x80000001: SF and OF clear? 0x80000000
+     * + 1 does not overflow: SF=1, OF=0, ZF=0, CF=0. */
+    g_assert_cmphex((uint32_t)g.r.rflags & 0x8d5, ==, 0x80);
+    rig_free(&g);
+}
+
+/* The same with paging: a #PF in the middle of a translated block leaves
+ * CR2, the error code and the registers right. */
+static void test_precise_page_fault(void)
+{
+    Rig g;
+    rig_init(&g);
+    /* Page directory at 0x1000: 4 MiB pages for 0-8 MiB, nothing above. */
+    put32(g.ram + 0x1000, 0x00000083);
+    put32(g.ram + 0x1004, 0x00400083);
+    static const uint8_t code[] = {
+        0x01, 0xd8,                         /* L: add eax, ebx */
+        0x89, 0x0e,                         /* mov [esi], ecx */
+        0x81, 0xc6, 0x00, 0x00, 0x01, 0x00, /* add esi, 0x10000 */
+        0xeb, 0xf4,                         /* jmp L */
+    };
+    put(&g, 0x30000, code, sizeof(code));
+    g.r.cr0 |= 0x80000001u;
+    g.r.cr3 = 0x1000;
+    g.r.cr4 |= 0x10;
+    g.r.gpr[X86_RAX] = 0;
+    g.r.gpr[X86_RBX] = 3;
+    g.r.gpr[X86_RCX] = 0xabcd;
+    g.r.gpr[X86_RSI] = 0x200000;
+    x86_cpu_set_exception_exit(g.cpu, true);
+    g_assert_cmpint(run(&g, 0x30000, 1000000), ==, X86_EXIT_EXCEPTION);
+    int vec, err;
+    x86_cpu_last_exception(g.cpu, &vec, &err);
+    g_assert_cmpint(vec, ==, 14);
+    g_assert_cmpint(err, ==, 0x2);          /* write, not present, supervisor */
+    g_assert_cmphex((uint32_t)g.r.cr2, ==, 0x800000);
+    g_assert_cmphex((uint32_t)g.r.gpr[X86_RSI], ==, 0x800000);
+    /* (0x800000 - 0x200000) / 0x10000 = 96 stores done, 97 ADDs. */
+    g_assert_cmphex((uint32_t)g.r.gpr[X86_RAX], ==, 97 * 3);
+    g_assert_cmphex((uint32_t)g.r.rip, ==, 0x30002);
+    g_assert_cmphex(*(uint32_t *)(g.ram + 0x7f0000), ==, 0xabcd);
+    rig_free(&g);
+}
+
+/* Two blocks of one page that jump to each other; then the second is
+ * rewritten (behind the CPU's back, then announced) and the loop must run
+ * the new code. */
+static void test_chain_and_invalidate(void)
+{
+    Rig g;
+    rig_init(&g);
+    static const uint8_t a[] = {
+        0x83, 0xc0, 0x01,                   /* A: add eax, 1 */
+        0xe9, 0xf8, 0x00, 0x00, 0x00,       /* jmp B (A + 0x100) */
+    };
+    static const uint8_t b1[] = {
+        0x49,                               /* B: dec ecx */
+        0x0f, 0x85, 0xf9, 0xfe, 0xff, 0xff, /* jnz A */
+        0xf4,
+    };
+    static const uint8_t b2[] = {
+        0x83, 0xe9, 0x02,                   /* B: sub ecx, 2 */
+        0x0f, 0x85, 0xf7, 0xfe, 0xff, 0xff, /* jnz A */
+        0xf4,
+    };
+    put(&g, 0x40000, a, sizeof(a));
+    put(&g, 0x40100, b1, sizeof(b1));
+    g.r.gpr[X86_RAX] = 0;
+    g.r.gpr[X86_RCX] = 5000;
+    g_assert_cmpint(run(&g, 0x40000, 10000000), ==, X86_EXIT_HLT);
+    g_assert_cmpuint((uint32_t)g.r.gpr[X86_RAX], ==, 5000);
+    put(&g, 0x40100, b2, sizeof(b2));
+    x86_cpu_invalidate_phys(g.cpu, 0x40100, sizeof(b2));
+    g.r.gpr[X86_RAX] = 0;
+    g.r.gpr[X86_RCX] = 5000;
+    g_assert_cmpint(run(&g, 0x40000, 10000000), ==, X86_EXIT_HLT);
+    g_assert_cmpuint((uint32_t)g.r.gpr[X86_RAX], ==, 2500);
+    rig_free(&g);
+}
+
+/* Many distinct hot routines in a small code buffer: translations are
+ * dropped when it fills up and made again; results stay right. */
+static void test_buffer_full(void)
+{
+    g_setenv("VMKEMU_X86_JIT_SIZE", "64", TRUE);        /* KiB */
+    Rig g;
+    rig_init(&g);
+    g_unsetenv("VMKEMU_X86_JIT_SIZE");
+    /* 1024 routines "add eax, k; add eax, ecx; ret" at 64-byte steps, called
+     * in turn 40 times each by a loop. */
+    const uint32_t base = 0x100000, n = 1024;
+    for (uint32_t k = 0; k < n; k++) {
+        uint8_t *p = g.ram + base + k * 64;
+        p[0] = 0x05;
+        put32(p + 1, k);
+        p[5] = 0x01; p[6] = 0xc8;
+        p[7] = 0xc3;
+    }
+    static const uint8_t drv[] = {
+        0x31, 0xc0,                         /* xor eax, eax */
+        0xbd, 0x28, 0x00, 0x00, 0x00,       /* mov ebp, 40 */
+        0xbe, 0x00, 0x00, 0x10, 0x00,       /* O: mov esi, base */
+        0xb9, 0x00, 0x04, 0x00, 0x00,       /* mov ecx, 1024 */
+        0xff, 0xd6,                         /* I: call esi */
+        0x83, 0xc6, 0x40,                   /* add esi, 64 */
+        0x49,                               /* dec ecx */
+        0x75, 0xf8,                         /* jnz I */
+        0x4d,                               /* dec ebp */
+        0x75, 0xe9,                         /* jnz O */
+        0xf4,
+    };
+    put(&g, 0x50000, drv, sizeof(drv));
+    g_assert_cmpint(run(&g, 0x50000, 100000000), ==, X86_EXIT_HLT);
+    uint32_t want = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        /* ECX counts down from 1024 as routine k runs. */
+        want += k + (n - k);
+    }
+    want *= 40;
+    g_assert_cmpuint((uint32_t)g.r.gpr[X86_RAX], ==, want);
+    if (x86_cpu_jit_enabled(g.cpu)) {
+        X86CPUStats st = stats(&g);
+        g_assert_cmpuint(st.jit_flushes, >=, 1);
+        g_assert_cmpuint(st.jit_bytes, <=, 64 << 10);
+    }
+    rig_free(&g);
+}
+
+/* A translated endless loop still ends its slice on the budget, and on a
+ * kick from another thread. */
+static gpointer kicker(gpointer opaque)
+{
+    g_usleep(50000);
+    x86_cpu_kick(opaque);
+    return NULL;
+}
+
+static void test_budget_and_kick(void)
+{
+    Rig g;
+    rig_init(&g);
+    static const uint8_t code[] = {
+        0x40,                               /* L: inc eax */
+        0x83, 0xc3, 0x02,                   /* add ebx, 2 */
+        0xeb, 0xfa,                         /* jmp L */
+    };
+    put(&g, 0x60000, code, sizeof(code));
+    g.r.gpr[X86_RAX] = 0;
+    g.r.gpr[X86_RBX] = 0;
+    g_assert_cmpint(run(&g, 0x60000, 300000), ==, X86_EXIT_BUDGET);
+    uint32_t iters = (uint32_t)g.r.gpr[X86_RAX];
+    /* Block granular: a few blocks beyond the budget at most. */
+    g_assert_cmpuint(iters, >=, 100000);
+    g_assert_cmpuint(iters, <=, 100000 + 200);
+    g_assert_cmpuint((uint32_t)g.r.gpr[X86_RBX], ==, 2 * iters);
+    g_assert_cmphex((uint32_t)g.r.rip, ==, 0x60000);
+    GThread *t = g_thread_new("kick", kicker, g.cpu);
+    g_assert_cmpint(run(&g, 0x60000, INT64_MAX / 2), ==, X86_EXIT_REQUEST);
+    g_thread_join(t);
+    g_assert_cmpuint((uint32_t)g.r.gpr[X86_RBX], ==, 2 * (uint32_t)g.r.gpr[X86_RAX]);
+    rig_free(&g);
+}
+
+/* VMKEMU_X86_JIT=0: nothing is translated, results are the same. */
+static void test_disabled(void)
+{
+    g_setenv("VMKEMU_X86_JIT", "0", TRUE);
+    Rig g;
+    rig_init(&g);
+    g_unsetenv("VMKEMU_X86_JIT");
+    static const uint8_t code[] = {
+        0x31, 0xc0, 0xb9, 0xe8, 0x03, 0x00, 0x00,
+        0x01, 0xc8, 0x49, 0x75, 0xfb, 0xf4,
+    };
+    put(&g, 0x10000, code, sizeof(code));
+    g_assert_cmpint(run(&g, 0x10000, 1000000), ==, X86_EXIT_HLT);
+    g_assert_cmpuint((uint32_t)g.r.gpr[X86_RAX], ==, 500500);
+    g_assert_cmpuint(stats(&g).jit_blocks, ==, 0);
+    rig_free(&g);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/x86/jit/translated-loop", test_translated_loop);
+    g_test_add_func("/x86/jit/smc-in-translated-block", test_smc_in_translated_block);
+    g_test_add_func("/x86/jit/precise-fault", test_precise_fault);
+    g_test_add_func("/x86/jit/precise-page-fault", test_precise_page_fault);
+    g_test_add_func("/x86/jit/chain-and-invalidate", test_chain_and_invalidate);
+    g_test_add_func("/x86/jit/buffer-full", test_buffer_full);
+    g_test_add_func("/x86/jit/disabled", test_disabled);
+    /* Last: it starts a thread (the others set environment variables). */
+    g_test_add_func("/x86/jit/budget-and-kick", test_budget_and_kick);
+    return g_test_run();
+}
