@@ -222,6 +222,9 @@ enum {
     JK_MOV_EG, JK_MOV_GE, JK_MOV_EI, JK_MOFFS_LD, JK_MOFFS_ST,
     JK_MOVZX8, JK_MOVSX8, JK_MOVZX16, JK_MOVSX16, JK_LEA,
     JK_PUSH_R, JK_POP_R, JK_PUSH_I,
+    JK_XCHG,
+    JK_ALU_EG, JK_ALU_GE, JK_ALU_EI, JK_TEST_EG, JK_TEST_EI,
+    JK_INC, JK_DEC, JK_NOT, JK_NEG, JK_SHIFT, JK_IMUL_GE, JK_IMUL_GEI,
 };
 
 typedef struct JitDesc {
@@ -271,6 +274,32 @@ static gpointer jit_descs_init(gpointer unused)
     desc_add(x86_h_pop_r[1], JK_POP_R, 0, 4, 0);
     desc_add(x86_h_push_i[1], JK_PUSH_I, 0, 4, 0);
     desc_add(x86_h_nop, JK_NOP, 0, 0, 0);
+    for (int sz = 0; sz < 3; sz++) {
+        int bytes = 1 << sz;
+        for (int mem = 0; mem < 2; mem++) {
+            for (int op = 0; op < 8; op++) {
+                desc_add(x86_h_alu_eg[op][sz][mem], JK_ALU_EG, op, bytes, mem);
+                desc_add(x86_h_alu_ge[op][sz][mem], JK_ALU_GE, op, bytes, mem);
+                desc_add(x86_h_alu_ei[op][sz][mem], JK_ALU_EI, op, bytes, mem);
+                if (op >= 4) {
+                    desc_add(x86_h_grp2[op][sz][mem], JK_SHIFT, op, bytes, mem);
+                }
+            }
+            desc_add(x86_h_test_eg[sz][mem], JK_TEST_EG, 0, bytes, mem);
+            desc_add(x86_h_test_ei[sz][mem], JK_TEST_EI, 0, bytes, mem);
+            desc_add(x86_h_inc[sz][mem], JK_INC, 0, bytes, mem);
+            desc_add(x86_h_dec[sz][mem], JK_DEC, 1, bytes, mem);
+            desc_add(x86_h_not[sz][mem], JK_NOT, 0, bytes, mem);
+            desc_add(x86_h_neg[sz][mem], JK_NEG, 0, bytes, mem);
+        }
+        desc_add(x86_h_xchg[sz][0], JK_XCHG, 0, bytes, 0);
+    }
+    for (int o = 0; o < 2; o++) {
+        for (int mem = 0; mem < 2; mem++) {
+            desc_add(x86_h_imul_ge[o][mem], JK_IMUL_GE, 0, 2 << o, mem);
+            desc_add(x86_h_imul_gei[o][mem], JK_IMUL_GEI, 0, 2 << o, mem);
+        }
+    }
     return NULL;
 }
 
@@ -294,6 +323,9 @@ typedef struct JitCold {
     int k;
     uint8_t *sites[JIT_MAX_SITES];  /* rel32 fields that jump here */
     int nsites;
+    int regen;                      /* cc_op whose flags the code after the
+                                       instruction expects in the host
+                                       flags (-2: none, -1: any kind) */
 } JitCold;
 
 typedef struct JitCtx {
@@ -306,6 +338,13 @@ typedef struct JitCtx {
     JitCold cold[X86_MAX_BLOCK_INSNS + 1];
     int ncold;
     JitCold *cur_cold;              /* the current instruction's slow path */
+    /* Lazy-flag knowledge at this point of the hot path: the guest's
+     * cc_op when known (-1: not known), and whether the host's arithmetic
+     * flags equal the guest's (`hf`), set by the instruction whose slow
+     * path is `hf_cold` (NULL: none). */
+    int cc;
+    bool hf;
+    JitCold *hf_cold;
     uint8_t *exit0_sites[4];        /* chain-entry checks that fail */
     int nexit0;
 } JitCtx;
@@ -339,6 +378,7 @@ static void jump_slow(JitCtx *c, int cc)
         cd = c->cur_cold = &c->cold[c->ncold++];
         cd->k = c->k;
         cd->nsites = 0;
+        cd->regen = -2;
     }
     g_assert(cd->nsites < JIT_MAX_SITES);
     cd->sites[cd->nsites++] = e_jcc(&c->e, cc, NULL);
@@ -379,6 +419,7 @@ static void gen_seg(JitCtx *c, int s, bool write)
 {
     JitEmit *e = &c->e;
     int32_t sg = CPU_OFF(seg) + s * (int32_t)sizeof(X86Seg);
+    c->hf = false;
     e_mov_rr(e, 4, H_RDX, H_RAX);
     e_alu_rm(e, A_SUB, 4, H_RDX, jm(H_RBX, sg + (int32_t)(write ? offsetof(X86Seg, wlo)
                                                              : offsetof(X86Seg, rlo))));
@@ -393,6 +434,7 @@ static void gen_seg(JitCtx *c, int s, bool write)
 static void gen_tlb(JitCtx *c, bool write, int bytes)
 {
     JitEmit *e = &c->e;
+    c->hf = false;
     e_mov_rr(e, 4, H_RCX, H_RAX);
     e_shift_ri(e, 5, 4, H_RCX, 12 - 4);
     e_alu_ri(e, A_AND, 4, H_RCX, (X86_TLB_SIZE - 1) << 4);
@@ -546,6 +588,364 @@ static bool gen_move(JitCtx *c, const X86Insn *i, JitDesc d)
     return false;
 }
 
+/* --- lazy flags in host flags ------------------------------------------------------ */
+
+#define CCF(f)  ((int32_t)offsetof(X86CPU, f))
+
+static inline int cc_kind(int cc)
+{
+    return cc >> 2;
+}
+static inline int cc_bytes(int cc)
+{
+    return 1 << (cc & 3);
+}
+
+/* Host flags <- the guest's arithmetic flags, from the lazy state of kind
+ * `cc` (-1: whatever cpu->cc_op says).  SUB, ADD and LOGIC redo the
+ * operation on the stored operands; the rest computes EFLAGS and loads
+ * them (OF through an addition that overflows exactly when it is set,
+ * the others with SAHF). */
+static void gen_flags_load(JitCtx *c, int cc)
+{
+    JitEmit *e = &c->e;
+    int kind = cc >= 0 ? cc_kind(cc) : -1, n = cc >= 0 ? cc_bytes(cc) : 4;
+
+    if (kind == CCK_SUB || kind == CCK_ADD) {
+        e_load(e, 4, H_RAX, cpuf(CCF(cc_a)));
+        e_alu_rm(e, kind == CCK_SUB ? A_CMP : A_ADD, n, H_RAX, cpuf(CCF(cc_b)));
+        return;
+    }
+    if (kind == CCK_LOGIC) {
+        e_load(e, 4, H_RAX, cpuf(CCF(cc_res)));
+        e_test_rr(e, n, H_RAX, H_RAX);
+        return;
+    }
+    e_mov_rr(e, 8, H_RDI, H_RBX);
+    e_call(e, (const void *)x86_flags_compute);
+    e_mov_rr(e, 4, H_RCX, H_RAX);
+    e_shift_ri(e, 4, 4, H_RCX, 31 - 11);
+    e_alu_ri(e, A_AND, 4, H_RCX, 0x80000000u);
+    e_alu_rr(e, A_ADD, 4, H_RCX, H_RCX);
+    e8(e, 0x88);
+    e8(e, 0xc4);                                /* mov ah, al */
+    e_sahf(e);
+}
+
+/* Host flags such that host condition `cc` (the return value) is the
+ * guest's condition cc. */
+static int gen_cond(JitCtx *c, int cc)
+{
+    JitEmit *e = &c->e;
+    if (c->hf) {
+        if (c->hf_cold && c->hf_cold->regen == -2) {
+            c->hf_cold->regen = c->cc;
+        }
+        return cc;
+    }
+    int kind = c->cc >= 0 ? cc_kind(c->cc) : -1;
+    if (kind == CCK_SUB || kind == CCK_ADD || kind == CCK_LOGIC || kind < 0 ||
+        kind == CCK_EFLAGS) {
+        if (kind == CCK_EFLAGS) {
+            kind = -1;
+        }
+        gen_flags_load(c, kind < 0 ? -1 : c->cc);
+        c->hf = true;
+        c->hf_cold = NULL;
+        return cc;
+    }
+    /* ZF, SF, PF come from the result for every kind; CF of shifts and
+     * multiplications is cc_b != 0. */
+    if (cc == HC_E || cc == HC_NE || cc == HC_S || cc == HC_NS || cc == HC_P || cc == HC_NP) {
+        e_load(e, 4, H_RAX, cpuf(CCF(cc_res)));
+        e_test_rr(e, cc_bytes(c->cc), H_RAX, H_RAX);
+        return cc;
+    }
+    if ((kind == CCK_SHIFT || kind == CCK_MUL) && (cc == HC_B || cc == HC_AE)) {
+        e_load(e, 4, H_RAX, cpuf(CCF(cc_b)));
+        e_grp3_r(e, 3, 4, H_RAX);               /* neg: CF = (cc_b != 0) */
+        return cc;
+    }
+    gen_flags_load(c, -1);
+    c->hf = true;
+    c->hf_cold = NULL;
+    return cc;
+}
+
+/* R9D <- the guest's CF (0 or 1); R9 survives the memory-operand code. */
+static void gen_cf(JitCtx *c)
+{
+    JitEmit *e = &c->e;
+    int kind = c->cc >= 0 ? cc_kind(c->cc) : -1;
+    if (c->hf || kind == CCK_ADD || kind == CCK_SUB) {
+        gen_cond(c, HC_B);
+        e_setcc(e, HC_B, H_R9);
+        e_movzx_rr(e, 1, H_R9, H_R9);
+        return;
+    }
+    e_mov_rr(e, 8, H_RDI, H_RBX);
+    e_call(e, (const void *)x86_flags_cf);
+    e_mov_rr(e, 4, H_R9, H_RAX);
+}
+
+/* The instruction leaves the lazy state `cc`; `exact`: the host flags are
+ * the guest's flags now. */
+static void set_cc(JitCtx *c, int cc, bool exact)
+{
+    c->cc = cc;
+    c->hf = exact;
+    c->hf_cold = exact ? c->cur_cold : NULL;
+}
+
+/* --- group 2: arithmetic -------------------------------------------------------------- */
+
+/* Operand E of i: register, or memory through RSI (host address, already
+ * checked for `write`). */
+static JMem opnd_e(JitCtx *c, const X86Insn *i, int n, bool mem, bool write)
+{
+    if (!mem) {
+        return gregb(i->rm, n);
+    }
+    gen_mem(c, i, write, n);
+    e_mov_rr(&c->e, 8, H_RSI, H_RAX);
+    return jm(H_RSI, 0);
+}
+
+static bool gen_alu(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    JitEmit *e = &c->e;
+    int n = d.bytes, op = d.op;
+    bool eg = d.kind == JK_ALU_EG, ei = d.kind == JK_ALU_EI;
+    bool test = d.kind == JK_TEST_EG || d.kind == JK_TEST_EI;
+    bool imm = ei || d.kind == JK_TEST_EI;
+    bool dest_e = eg || imm;
+    if (test) {
+        op = A_AND;
+    }
+    bool writes = !test && op != A_CMP;
+    bool carry = op == A_ADC || op == A_SBB;
+    int szi = n == 1 ? 0 : n == 2 ? 1 : 2;
+
+    if (carry) {
+        int kind = c->cc >= 0 ? cc_kind(c->cc) : -1;
+        if (!c->hf && kind == CCK_LOGIC) {
+            op = op == A_ADC ? A_ADD : A_SUB;       /* CF is 0 */
+            carry = false;
+        } else {
+            gen_cf(c);                              /* R9D */
+        }
+    }
+    /* EAX <- destination operand (a), ECX / imm <- source (b). */
+    JMem em = opnd_e(c, i, n, d.mem, dest_e && writes);
+    JMem a, bm;
+    if (dest_e) {
+        a = em;
+        bm = gregb(i->reg, n);
+    } else {
+        a = gregb(i->reg, n);
+        bm = em;
+    }
+    e_loadzx(e, n, H_RAX, a);
+    if (!imm) {
+        e_loadzx(e, n, H_RCX, bm);
+    }
+    bool arith = op == A_ADD || op == A_ADC || op == A_SUB || op == A_SBB || op == A_CMP;
+    if (arith) {
+        e_store(e, 4, cpuf(CCF(cc_a)), H_RAX);
+        if (imm) {
+            e_store_imm(e, 4, cpuf(CCF(cc_b)), i->imm);
+        } else {
+            e_store(e, 4, cpuf(CCF(cc_b)), H_RCX);
+        }
+    }
+    int kind = op == A_ADD || op == A_ADC ? CCK_ADD : op == A_SUB || op == A_SBB || op == A_CMP
+               ? CCK_SUB : CCK_LOGIC;
+    if (carry) {
+        /* cc_op: ADD/SUB without carry in, ADC/SBB with (kind + 1). */
+        e_lea(e, 4, H_R8, jmx(H_NONE, H_R9, 2, CC_OP(kind, szi)));
+        e_bt_ri(e, 4, H_R9, 0);
+    }
+    /* CMP as SUB: the result goes to cc_res (same host flags). */
+    int hop = op == A_CMP ? A_SUB : op;
+    if (imm) {
+        e_alu_ri(e, hop, n, H_RAX, i->imm);
+    } else {
+        e_alu_rr(e, hop, n, H_RAX, H_RCX);
+    }
+    if (writes) {
+        e_store(e, n, dest_e ? em : a, H_RAX);
+    }
+    e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
+    if (carry) {
+        e_store(e, 4, cpuf(CCF(cc_op)), H_R8);
+        set_cc(c, -1, true);
+    } else {
+        e_store_imm(e, 4, cpuf(CCF(cc_op)), CC_OP(kind, szi));
+        set_cc(c, CC_OP(kind, szi), true);
+    }
+    return true;
+}
+
+static bool gen_unary(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    JitEmit *e = &c->e;
+    int n = d.bytes, szi = n == 1 ? 0 : n == 2 ? 1 : 2;
+    JMem m = opnd_e(c, i, n, d.mem, true);
+
+    switch (d.kind) {
+    case JK_NOT:
+        e_load(e, n, H_RAX, m);
+        e_grp3_r(e, 2, n, H_RAX);
+        e_store(e, n, m, H_RAX);
+        return true;
+    case JK_NEG:
+        e_loadzx(e, n, H_RAX, m);
+        e_store_imm(e, 4, cpuf(CCF(cc_a)), 0);
+        e_store(e, 4, cpuf(CCF(cc_b)), H_RAX);
+        e_grp3_r(e, 3, n, H_RAX);
+        e_store(e, n, m, H_RAX);
+        e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
+        e_store_imm(e, 4, cpuf(CCF(cc_op)), CC_OP(CCK_SUB, szi));
+        set_cc(c, CC_OP(CCK_SUB, szi), true);
+        return true;
+    case JK_INC:
+    case JK_DEC: {
+        /* x86_set_incdec: the CF-defining operation is kept. */
+        int kind = c->cc >= 0 ? cc_kind(c->cc) : -1;
+        if (kind < 0) {
+            e_load(e, 4, H_RCX, cpuf(CCF(cc_op)));
+            e_mov_rr(e, 4, H_RDX, H_RCX);
+            e_shift_ri(e, 5, 4, H_RDX, 3);
+            e_alu_ri(e, A_CMP, 4, H_RDX, CCK_INC >> 1);
+            c->hf = false;
+            uint8_t *skip = e_jcc8(e, HC_E);
+            e_store(e, 4, cpuf(CCF(cc_prev_op)), H_RCX);
+            e_load(e, 4, H_RDX, cpuf(CCF(cc_res)));
+            e_store(e, 4, cpuf(CCF(cc_prev_res)), H_RDX);
+            e_fix8(e, skip);
+        } else if (kind != CCK_INC && kind != CCK_DEC) {
+            e_store_imm(e, 4, cpuf(CCF(cc_prev_op)), (uint32_t)c->cc);
+            e_load(e, 4, H_RDX, cpuf(CCF(cc_res)));
+            e_store(e, 4, cpuf(CCF(cc_prev_res)), H_RDX);
+        }
+        bool keep_cf = c->hf;       /* INC/DEC leave the host CF alone too */
+        e_loadzx(e, n, H_RAX, m);
+        e_incdec_r(e, d.kind == JK_DEC, n, H_RAX);
+        e_store(e, n, m, H_RAX);
+        e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
+        int cc = CC_OP(d.kind == JK_DEC ? CCK_DEC : CCK_INC, szi);
+        e_store_imm(e, 4, cpuf(CCF(cc_op)), cc);
+        JitCold *prev = c->hf_cold;
+        set_cc(c, cc, keep_cf);
+        if (keep_cf && prev) {
+            /* The host CF came from an earlier instruction: a slow path
+             * in between would have to rebuild the flags of both. */
+            c->hf = false;
+            c->hf_cold = NULL;
+        }
+        return true;
+    }
+    }
+    return false;
+}
+
+static bool gen_shift(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    JitEmit *e = &c->e;
+    int n = d.bytes, bits = 8 * n, szi = n == 1 ? 0 : n == 2 ? 1 : 2;
+    uint32_t cnt = i->imm & 31;
+
+    if ((i->imm & 0x100) || cnt == 0 || (int)cnt >= bits) {
+        return false;
+    }
+    JMem m = opnd_e(c, i, n, d.mem, true);
+    e_loadzx(e, n, H_RAX, m);
+    if (d.op == 5) {
+        /* SHR: OF is the original top bit. */
+        e_mov_rr(e, 4, H_RDX, H_RAX);
+        e_shift_ri(e, 5, 4, H_RDX, (uint8_t)(bits - 1));
+    }
+    e_shift_ri(e, d.op == 6 ? 4 : d.op, n, H_RAX, (uint8_t)cnt);
+    e_setcc(e, HC_B, H_RCX);
+    e_movzx_rr(e, 1, H_RCX, H_RCX);
+    e_store(e, n, m, H_RAX);
+    if (d.op == 4 || d.op == 6) {
+        /* SHL: OF = top bit of the result xor CF. */
+        e_mov_rr(e, 4, H_RDX, H_RAX);
+        e_shift_ri(e, 5, 4, H_RDX, (uint8_t)(bits - 1));
+        e_alu_rr(e, A_XOR, 4, H_RDX, H_RCX);
+    }
+    if (d.op == 7) {
+        e_store_imm(e, 4, cpuf(CCF(cc_a)), 0);
+    } else {
+        e_store(e, 4, cpuf(CCF(cc_a)), H_RDX);
+    }
+    e_store(e, 4, cpuf(CCF(cc_b)), H_RCX);
+    e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
+    e_store_imm(e, 4, cpuf(CCF(cc_op)), CC_OP(CCK_SHIFT, szi));
+    set_cc(c, CC_OP(CCK_SHIFT, szi), false);
+    return true;
+}
+
+static bool gen_imul(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    JitEmit *e = &c->e;
+    int n = d.bytes, szi = n == 2 ? 1 : 2;
+    JMem m = opnd_e(c, i, n, d.mem, false);
+
+    if (d.kind == JK_IMUL_GE) {
+        e_loadzx(e, n, H_RAX, gregb(i->reg, n));
+        e_loadzx(e, n, H_RCX, m);
+        e_imul_rr(e, n, H_RAX, H_RCX);
+    } else {
+        e_loadzx(e, n, H_RCX, m);
+        e_imul_rri(e, n, H_RAX, H_RCX, i->imm);
+        if (n == 2) {
+            e_movzx_rr(e, 2, H_RAX, H_RAX);
+        }
+    }
+    e_setcc(e, HC_B, H_RDX);
+    e_movzx_rr(e, 1, H_RDX, H_RDX);
+    e_store(e, n, gregb(i->reg, n), H_RAX);
+    e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
+    e_store(e, 4, cpuf(CCF(cc_a)), H_RDX);
+    e_store(e, 4, cpuf(CCF(cc_b)), H_RDX);
+    e_store_imm(e, 4, cpuf(CCF(cc_op)), CC_OP(CCK_MUL, szi));
+    set_cc(c, CC_OP(CCK_MUL, szi), false);
+    return true;
+}
+
+static bool gen_group2(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    switch (d.kind) {
+    case JK_ALU_EG:
+    case JK_ALU_GE:
+    case JK_ALU_EI:
+    case JK_TEST_EG:
+    case JK_TEST_EI:
+        return gen_alu(c, i, d);
+    case JK_INC:
+    case JK_DEC:
+    case JK_NOT:
+    case JK_NEG:
+        return gen_unary(c, i, d);
+    case JK_SHIFT:
+        return gen_shift(c, i, d);
+    case JK_IMUL_GE:
+    case JK_IMUL_GEI:
+        return gen_imul(c, i, d);
+    case JK_XCHG: {
+        JitEmit *e = &c->e;
+        e_load(e, d.bytes, H_RAX, gregb(i->rm, d.bytes));
+        e_load(e, d.bytes, H_RCX, gregb(i->reg, d.bytes));
+        st_greg(e, i->rm, d.bytes, H_RCX);
+        st_greg(e, i->reg, d.bytes, H_RAX);
+        return true;
+    }
+    }
+    return false;
+}
+
 /* --- blocks ------------------------------------------------------------------------ */
 
 static void gen_insn(JitCtx *c, int k)
@@ -555,18 +955,28 @@ static void gen_insn(JitCtx *c, int k)
     uint8_t *start = c->e.p;
     int ncold = c->ncold;
 
+    int cc = c->cc;
+    bool hf = c->hf;
+    JitCold *hf_cold = c->hf_cold;
+
     c->k = k;
     c->cur_cold = NULL;
     if (k < (int)c->b->ninsns && d.kind != JK_CALL) {
-        if (gen_move(c, i, d)) {
+        if (d.kind < JK_XCHG ? gen_move(c, i, d) : gen_group2(c, i, d)) {
             return;
         }
-        /* Not translatable in this mode after all: start over as a call. */
+        /* Not translatable in this form after all: start over as a call. */
         c->e.p = start;
         c->ncold = ncold;
         c->cur_cold = NULL;
+        c->cc = cc;
+        c->hf = hf;
+        c->hf_cold = hf_cold;
     }
     gen_handler_call(c, k);
+    c->cc = -1;
+    c->hf = false;
+    c->hf_cold = NULL;
 }
 
 /* The slow path of instruction k: its handler, then back in line. */
@@ -580,6 +990,9 @@ static void gen_cold(JitCtx *c, JitCold *cd)
         }
     }
     gen_handler_call(c, cd->k);
+    if (cd->regen != -2) {
+        gen_flags_load(c, cd->regen);
+    }
     e_jmp(e, c->lab[cd->k + 1]);
 }
 
@@ -602,6 +1015,7 @@ static bool gen_block(JitCtx *c)
     e_alu_mi(e, A_SUB, 8, cpuf(CPU_OFF(budget)), b->ninsns);
 
     b->jit_body = e_here_rx(e);
+    c->cc = -1;
     for (uint32_t k = 0; k <= b->ninsns; k++) {
         c->lab[k] = e_here_rx(e);
         gen_insn(c, (int)k);

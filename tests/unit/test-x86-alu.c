@@ -168,6 +168,10 @@ static int run_native(const uint8_t *insn, int len, const uint32_t in[8], uint32
 static uint8_t *emu_ram;
 static AddressSpace *emu_as;
 static X86CPU *emu_cpu;
+/* VMKEMU_X86_JIT_THRESHOLD=0 (translate every block): run each form as
+ * the block "insn; hlt" instead of single-stepping it, so that it goes
+ * through the JIT (single-step blocks are never translated). */
+static bool emu_block_mode;
 
 static void setup_emu(void)
 {
@@ -178,6 +182,8 @@ static void setup_emu(void)
     emu_cpu = x86_cpu_new(&bus);
     x86_cpu_set_single_step(emu_cpu, true);
     x86_cpu_set_exception_exit(emu_cpu, true);
+    const char *th = getenv("VMKEMU_X86_JIT_THRESHOLD");
+    emu_block_mode = x86_cpu_jit_enabled(emu_cpu) && th && strcmp(th, "0") == 0;
 }
 
 static int run_emu(const uint8_t *insn, int len, const uint32_t in[8], uint32_t flags,
@@ -185,7 +191,8 @@ static int run_emu(const uint8_t *insn, int len, const uint32_t in[8], uint32_t 
 {
     X86Registers r;
     memcpy(emu_ram + (EMU_CODE - LOW_BASE), insn, len);
-    x86_cpu_invalidate_phys(emu_cpu, EMU_CODE, len);
+    emu_ram[EMU_CODE - LOW_BASE + len] = 0xf4;
+    x86_cpu_invalidate_phys(emu_cpu, EMU_CODE, len + 1);
     x86_regs_flat32(&r, 0x23, 0x2b);
     for (int k = 0; k < 8; k++) {
         r.gpr[k] = in[k];
@@ -193,7 +200,21 @@ static int run_emu(const uint8_t *insn, int len, const uint32_t in[8], uint32_t 
     r.rip = EMU_CODE;
     r.rflags = flags;
     x86_cpu_set_regs(emu_cpu, &r);
-    X86Exit e = x86_cpu_exec(emu_cpu, 1);
+    X86Exit e;
+    if (emu_block_mode) {
+        x86_cpu_set_single_step(emu_cpu, false);
+        e = x86_cpu_exec(emu_cpu, 1000);
+        x86_cpu_set_single_step(emu_cpu, true);
+        if (e == X86_EXIT_HLT) {
+            x86_cpu_get_regs(emu_cpu, &r);
+            if (r.rip == EMU_CODE + (uint32_t)len + 1) {
+                r.rip--;                    /* as if it stopped before the HLT */
+                x86_cpu_set_regs(emu_cpu, &r);
+            }
+        }
+    } else {
+        e = x86_cpu_exec(emu_cpu, 1);
+    }
     if (e == X86_EXIT_EXCEPTION) {
         int vec, err;
         x86_cpu_last_exception(emu_cpu, &vec, &err);

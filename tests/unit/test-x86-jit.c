@@ -9,6 +9,8 @@
  * x86_cpu_exec; results are checked against values computed here.
  */
 #include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "memory.h"
 #include "x86-cpu.h"
@@ -343,6 +345,347 @@ static void test_disabled(void)
     rig_free(&g);
 }
 
+/* --- JIT against interpreter -------------------------------------------------- */
+
+/* Random straight-line integer code: ALU (all eight operations, 8/16/32
+ * bits, register and memory forms, immediates), TEST, INC/DEC, NOT/NEG,
+ * shifts and rotates by immediates, IMUL, MOV/MOVZX/MOVSX/LEA, XCHG,
+ * SETcc, CMOVcc, PUSH/POP, CLC/STC/CMC, LAHF/SAHF, and short forward Jcc
+ * over the next instruction.  ESI and EDI point at a data area and are
+ * never written; memory operands are [ESI/EDI + disp8]. */
+static size_t gen_insn(GRand *r, uint8_t *p)
+{
+    size_t n = 0;
+    int reg = g_rand_int_range(r, 0, 4);            /* EAX ECX EDX EBX (AL CL DL BL) */
+    int kind = g_rand_int_range(r, 0, 22);
+    bool o16 = g_rand_int_range(r, 0, 4) == 0;
+    bool mem = g_rand_boolean(r);
+    int rm = g_rand_int_range(r, 0, 4);
+    /* ModRM for the E operand: register rm, or [esi/edi + disp8]. */
+#define MODRM(regf) do {                                                      \
+        if (mem) {                                                            \
+            p[n++] = (uint8_t)(0x40 | ((regf) << 3) | (g_rand_boolean(r) ? 6 : 7)); \
+            p[n++] = (uint8_t)(g_rand_int_range(r, 0, 0x3c) * 4 + g_rand_int_range(r, 0, 2)); \
+        } else {                                                              \
+            p[n++] = (uint8_t)(0xc0 | ((regf) << 3) | rm);                    \
+        }                                                                     \
+    } while (0)
+    /* The high byte registers AH..BH are 4-7 in byte forms. */
+    if (g_rand_int_range(r, 0, 4) == 0) {
+        rm |= 4;
+    }
+    switch (kind) {
+    case 0: case 1: case 2: case 3: {           /* ALU E,G / G,E */
+        int op = g_rand_int_range(r, 0, 8), w = g_rand_boolean(r), dir = g_rand_boolean(r);
+        if (o16 && w) {
+            p[n++] = 0x66;
+        }
+        p[n++] = (uint8_t)(op * 8 + dir * 2 + w);
+        if (w) {
+            rm &= 3;
+        }
+        MODRM(reg);
+        break;
+    }
+    case 4: case 5: {                           /* ALU E,imm */
+        int op = g_rand_int_range(r, 0, 8), f = g_rand_int_range(r, 0, 3);
+        if (o16 && f) {
+            p[n++] = 0x66;
+        }
+        p[n++] = (uint8_t)(f == 0 ? 0x80 : f == 1 ? 0x81 : 0x83);
+        if (f) {
+            rm &= 3;
+        }
+        MODRM(op);
+        int imm = f == 1 ? (o16 ? 2 : 4) : 1;
+        for (int k = 0; k < imm; k++) {
+            p[n++] = (uint8_t)g_rand_int(r);
+        }
+        break;
+    }
+    case 6: {                                   /* TEST E,G / E,imm */
+        int w = g_rand_boolean(r);
+        if (o16 && w) {
+            p[n++] = 0x66;
+        }
+        if (w) {
+            rm &= 3;
+        }
+        if (g_rand_boolean(r)) {
+            p[n++] = (uint8_t)(0x84 + w);
+            MODRM(reg);
+        } else {
+            p[n++] = (uint8_t)(0xf6 + w);
+            MODRM(0);
+            int imm = w ? (o16 ? 2 : 4) : 1;
+            for (int k = 0; k < imm; k++) {
+                p[n++] = (uint8_t)g_rand_int(r);
+            }
+        }
+        break;
+    }
+    case 7: {                                   /* INC/DEC/NOT/NEG */
+        int w = g_rand_boolean(r), op = g_rand_int_range(r, 0, 4);
+        if (o16 && w) {
+            p[n++] = 0x66;
+        }
+        if (w) {
+            rm &= 3;
+        }
+        if (op < 2) {
+            if (w && !mem && g_rand_boolean(r)) {
+                p[n++] = (uint8_t)(0x40 + op * 8 + rm);
+                break;
+            }
+            p[n++] = (uint8_t)(0xfe + w);
+            MODRM(op);
+        } else {
+            p[n++] = (uint8_t)(0xf6 + w);
+            MODRM(op);
+        }
+        break;
+    }
+    case 8: case 9: {                           /* shifts and rotates */
+        int w = g_rand_boolean(r), op = g_rand_int_range(r, 0, 8), f = g_rand_int_range(r, 0, 3);
+        if (o16 && w) {
+            p[n++] = 0x66;
+        }
+        if (w) {
+            rm &= 3;
+        }
+        p[n++] = (uint8_t)((f == 0 ? 0xd0 : 0xc0) + w);
+        MODRM(op);
+        if (f) {
+            p[n++] = (uint8_t)(f == 1 ? g_rand_int_range(r, 0, 8) : g_rand_int_range(r, 0, 40));
+        }
+        break;
+    }
+    case 10: {                                  /* IMUL */
+        int f = g_rand_int_range(r, 0, 3);
+        rm &= 3;
+        if (o16) {
+            p[n++] = 0x66;
+        }
+        if (f == 0) {
+            p[n++] = 0x0f;
+            p[n++] = 0xaf;
+            MODRM(reg);
+        } else {
+            p[n++] = f == 1 ? 0x6b : 0x69;
+            MODRM(reg);
+            int imm = f == 1 ? 1 : o16 ? 2 : 4;
+            for (int k = 0; k < imm; k++) {
+                p[n++] = (uint8_t)g_rand_int(r);
+            }
+        }
+        break;
+    }
+    case 11: {                                  /* MOV */
+        int w = g_rand_boolean(r), f = g_rand_int_range(r, 0, 4);
+        if (o16 && w) {
+            p[n++] = 0x66;
+        }
+        if (w) {
+            rm &= 3;
+        }
+        if (f < 2) {
+            p[n++] = (uint8_t)(0x88 + f * 2 + w);
+            MODRM(reg);
+        } else if (f == 2) {
+            p[n++] = (uint8_t)(0xc6 + w);
+            MODRM(0);
+            int imm = w ? (o16 ? 2 : 4) : 1;
+            for (int k = 0; k < imm; k++) {
+                p[n++] = (uint8_t)g_rand_int(r);
+            }
+        } else {
+            p[n++] = (uint8_t)(0xb8 + (rm & 3));
+            for (int k = 0; k < (o16 && w ? 2 : 4); k++) {
+                p[n++] = (uint8_t)g_rand_int(r);
+            }
+        }
+        break;
+    }
+    case 12: {                                  /* MOVZX/MOVSX, LEA */
+        int f = g_rand_int_range(r, 0, 5);
+        if (o16) {
+            p[n++] = 0x66;
+        }
+        if (f == 4) {
+            mem = true;
+            p[n++] = 0x8d;
+            MODRM(reg);
+            break;
+        }
+        if (f & 1) {
+            rm &= 3;
+        }
+        p[n++] = 0x0f;
+        p[n++] = (uint8_t)(0xb6 + (f & 1) + (f >> 1) * 8);
+        MODRM(reg);
+        break;
+    }
+    case 13: {                                  /* SETcc */
+        p[n++] = 0x0f;
+        p[n++] = (uint8_t)(0x90 + g_rand_int_range(r, 0, 16));
+        MODRM(0);
+        break;
+    }
+    case 14: case 15: {                         /* CMOVcc */
+        rm &= 3;
+        if (o16) {
+            p[n++] = 0x66;
+        }
+        p[n++] = 0x0f;
+        p[n++] = (uint8_t)(0x40 + g_rand_int_range(r, 0, 16));
+        MODRM(reg);
+        break;
+    }
+    case 16:                                    /* XCHG */
+        rm &= 3;
+        if (o16) {
+            p[n++] = 0x66;
+        }
+        p[n++] = 0x87;
+        mem = false;
+        MODRM(reg);
+        break;
+    case 17:                                    /* PUSH r / imm; POP r */
+        if (g_rand_boolean(r)) {
+            p[n++] = (uint8_t)(0x50 + reg);
+        } else {
+            p[n++] = 0x6a;
+            p[n++] = (uint8_t)g_rand_int(r);
+        }
+        p[n++] = (uint8_t)(0x58 + (rm & 3));
+        break;
+    case 18: {                                  /* CLC STC CMC LAHF SAHF */
+        static const uint8_t ops[] = { 0xf8, 0xf9, 0xf5, 0x9f, 0x9e };
+        p[n++] = ops[g_rand_int_range(r, 0, 5)];
+        break;
+    }
+    case 19: {                                  /* ADC/SBB right after a flag setter */
+        int op = g_rand_boolean(r) ? 2 : 3;
+        p[n++] = (uint8_t)(op * 8 + 1);
+        rm &= 3;
+        MODRM(reg);
+        break;
+    }
+    default:                                    /* Jcc over the next one */
+        p[n++] = (uint8_t)(0x70 + g_rand_int_range(r, 0, 16));
+        p[n++] = 0xff;                          /* patched by the caller */
+        break;
+    }
+#undef MODRM
+    return n;
+}
+
+typedef struct DiffSide {
+    Rig g;
+    X86Exit exit;
+} DiffSide;
+
+static void test_against_interpreter(void)
+{
+    g_setenv("VMKEMU_X86_JIT_THRESHOLD", "0", TRUE);
+    DiffSide jit;
+    rig_init(&jit.g);
+    g_setenv("VMKEMU_X86_JIT", "0", TRUE);
+    DiffSide itp;
+    rig_init(&itp.g);
+    g_unsetenv("VMKEMU_X86_JIT");
+    g_unsetenv("VMKEMU_X86_JIT_THRESHOLD");
+    if (!x86_cpu_jit_enabled(jit.g.cpu)) {
+        g_test_skip("no JIT on this host");
+        rig_free(&jit.g);
+        rig_free(&itp.g);
+        return;
+    }
+    GRand *r = g_rand_new_with_seed(0x4a17);
+    const char *env = getenv("VMKEMU_X86_JIT_DIFF_RUNS");
+    int nruns = env ? atoi(env) : 3000, bad = 0;
+    const uint32_t code = 0x70000, data = 0x80000;
+
+    for (int n = 0; n < nruns && bad < 5; n++) {
+        uint8_t buf[1024];
+        size_t len = 0, last = 0;
+        int count = g_rand_int_range(r, 4, 40);
+        for (int k = 0; k < count; k++) {
+            size_t at = len;
+            len += gen_insn(r, buf + len);
+            if (k > 0 && buf[last] >= 0x70 && buf[last] <= 0x7f && last + 2 == at) {
+                buf[last + 1] = (uint8_t)(len - at);
+            }
+            last = at;
+        }
+        if (buf[last] >= 0x70 && buf[last] <= 0x7f && last + 2 == len) {
+            buf[last + 1] = 0;
+        }
+        buf[len++] = 0xf4;
+        uint32_t regs[8];
+        for (int q = 0; q < 8; q++) {
+            regs[q] = g_rand_int(r);
+        }
+        regs[4] = 0x8000;
+        regs[6] = data;
+        regs[7] = data + 0x100;
+        uint8_t dmem[0x200];
+        for (size_t q = 0; q < sizeof(dmem); q++) {
+            dmem[q] = (uint8_t)g_rand_int(r);
+        }
+        uint32_t fl = (g_rand_int(r) & 0x8d5) | 0x2;
+        DiffSide *sides[2] = { &jit, &itp };
+        uint64_t before = stats(&jit.g).jit_blocks;
+        for (int s = 0; s < 2; s++) {
+            Rig *g = &sides[s]->g;
+            put(g, code, buf, len);
+            x86_cpu_invalidate_phys(g->cpu, code, len);
+            put(g, data, dmem, sizeof(dmem));
+            x86_regs_flat32(&g->r, 0x08, 0x10);
+            for (int q = 0; q < 8; q++) {
+                g->r.gpr[q] = regs[q];
+            }
+            g->r.rflags = fl;
+            sides[s]->exit = run(g, code, 100000);
+        }
+        if (jit.exit == X86_EXIT_SHUTDOWN || stats(&jit.g).jit_blocks == before) {
+            fprintf(stderr, "# run %d: exit %d, jit_blocks %" G_GUINT64_FORMAT "\n", n,
+                    jit.exit, stats(&jit.g).jit_blocks - before);
+        }
+        bool same = jit.exit == itp.exit && jit.g.r.rip == itp.g.r.rip &&
+                    jit.g.r.rflags == itp.g.r.rflags &&
+                    memcmp(jit.g.ram + data, itp.g.ram + data, sizeof(dmem)) == 0 &&
+                    memcmp(jit.g.ram + 0x7000, itp.g.ram + 0x7000, 0x1000) == 0;
+        for (int q = 0; q < 8; q++) {
+            same = same && jit.g.r.gpr[q] == itp.g.r.gpr[q];
+        }
+        if (!same) {
+            bad++;
+            GString *m = g_string_new("# MISMATCH code:");
+            for (size_t q = 0; q < len; q++) {
+                g_string_append_printf(m, " %02x", buf[q]);
+            }
+            g_string_append_printf(m, "\n#   exit %d/%d rip %08x/%08x fl %08x/%08x (in %08x)",
+                                   jit.exit, itp.exit, (uint32_t)jit.g.r.rip,
+                                   (uint32_t)itp.g.r.rip, (uint32_t)jit.g.r.rflags,
+                                   (uint32_t)itp.g.r.rflags, fl);
+            for (int q = 0; q < 8; q++) {
+                if (jit.g.r.gpr[q] != itp.g.r.gpr[q]) {
+                    g_string_append_printf(m, " r%d %08x/%08x", q, (uint32_t)jit.g.r.gpr[q],
+                                           (uint32_t)itp.g.r.gpr[q]);
+                }
+            }
+            fprintf(stderr, "%s\n", m->str);
+            g_string_free(m, TRUE);
+        }
+    }
+    g_assert_cmpint(bad, ==, 0);
+    g_assert_cmpuint(stats(&jit.g).jit_blocks, >=, (uint64_t)nruns);
+    g_rand_free(r);
+    rig_free(&jit.g);
+    rig_free(&itp.g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -353,6 +696,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/jit/chain-and-invalidate", test_chain_and_invalidate);
     g_test_add_func("/x86/jit/buffer-full", test_buffer_full);
     g_test_add_func("/x86/jit/disabled", test_disabled);
+    g_test_add_func("/x86/jit/against-interpreter", test_against_interpreter);
     /* Last: it starts a thread (the others set environment variables). */
     g_test_add_func("/x86/jit/budget-and-kick", test_budget_and_kick);
     return g_test_run();
