@@ -225,6 +225,8 @@ enum {
     JK_XCHG,
     JK_ALU_EG, JK_ALU_GE, JK_ALU_EI, JK_TEST_EG, JK_TEST_EI,
     JK_INC, JK_DEC, JK_NOT, JK_NEG, JK_SHIFT, JK_IMUL_GE, JK_IMUL_GEI,
+    JK_JCC, JK_JMP, JK_BLOCK_END, JK_CALL_REL, JK_RET, JK_JMP_E, JK_CALL_E,
+    JK_SETCC, JK_CMOV,
 };
 
 typedef struct JitDesc {
@@ -298,7 +300,21 @@ static gpointer jit_descs_init(gpointer unused)
         for (int mem = 0; mem < 2; mem++) {
             desc_add(x86_h_imul_ge[o][mem], JK_IMUL_GE, 0, 2 << o, mem);
             desc_add(x86_h_imul_gei[o][mem], JK_IMUL_GEI, 0, 2 << o, mem);
+            desc_add(x86_h_cmov[o][mem], JK_CMOV, 0, 2 << o, mem);
         }
+    }
+    for (int cc = 0; cc < 16; cc++) {
+        desc_add(x86_h_jcc[cc], JK_JCC, cc, 0, 0);
+    }
+    desc_add(x86_h_jmp, JK_JMP, 0, 0, 0);
+    desc_add(x86_h_block_end, JK_BLOCK_END, 0, 0, 0);
+    desc_add(x86_h_call_rel[1], JK_CALL_REL, 0, 4, 0);
+    desc_add(x86_h_ret[1], JK_RET, 0, 4, 0);
+    desc_add(x86_h_ret_imm[1], JK_RET, 1, 4, 0);
+    for (int mem = 0; mem < 2; mem++) {
+        desc_add(x86_h_jmp_e[1][mem], JK_JMP_E, 0, 4, mem);
+        desc_add(x86_h_call_e[1][mem], JK_CALL_E, 0, 4, mem);
+        desc_add(x86_h_setcc[mem], JK_SETCC, 0, 1, mem);
     }
     return NULL;
 }
@@ -319,8 +335,14 @@ static JitDesc desc_of(X86Handler fn)
 /* Out-of-line code of one instruction: the handler call that does what
  * the inline code could not (or a taken branch's exit). */
 #define JIT_MAX_SITES 6
+enum { COLD_SLOW, COLD_EXIT };
 typedef struct JitCold {
+    int type;                       /* COLD_SLOW: the handler; COLD_EXIT: a
+                                       taken direct branch to `target` */
     int k;
+    uint32_t target;
+    bool fast;                      /* the target may be entered without
+                                       the mode check */
     uint8_t *sites[JIT_MAX_SITES];  /* rel32 fields that jump here */
     int nsites;
     int regen;                      /* cc_op whose flags the code after the
@@ -335,9 +357,10 @@ typedef struct JitCtx {
     JitEmit e;
     int k;                          /* instruction being translated */
     uint8_t *lab[X86_MAX_BLOCK_INSNS + 2];     /* rx start of each instruction */
-    JitCold cold[X86_MAX_BLOCK_INSNS + 1];
+    JitCold cold[2 * (X86_MAX_BLOCK_INSNS + 1)];
     int ncold;
     JitCold *cur_cold;              /* the current instruction's slow path */
+    bool unreachable;               /* the code so far ended in a jump */
     /* Lazy-flag knowledge at this point of the hot path: the guest's
      * cc_op when known (-1: not known), and whether the host's arithmetic
      * flags equal the guest's (`hf`), set by the instruction whose slow
@@ -376,6 +399,7 @@ static void jump_slow(JitCtx *c, int cc)
     JitCold *cd = c->cur_cold;
     if (!cd) {
         cd = c->cur_cold = &c->cold[c->ncold++];
+        cd->type = COLD_SLOW;
         cd->k = c->k;
         cd->nsites = 0;
         cd->regen = -2;
@@ -632,6 +656,15 @@ static void gen_flags_load(JitCtx *c, int cc)
     e_sahf(e);
 }
 
+/* The host flags were just loaded from the lazy state: valid from here,
+ * and the current instruction's slow path (which returns after this point)
+ * must load them too if something uses them. */
+static void flags_loaded(JitCtx *c)
+{
+    c->hf = true;
+    c->hf_cold = c->cur_cold;
+}
+
 /* Host flags such that host condition `cc` (the return value) is the
  * guest's condition cc. */
 static int gen_cond(JitCtx *c, int cc)
@@ -650,8 +683,7 @@ static int gen_cond(JitCtx *c, int cc)
             kind = -1;
         }
         gen_flags_load(c, kind < 0 ? -1 : c->cc);
-        c->hf = true;
-        c->hf_cold = NULL;
+        flags_loaded(c);
         return cc;
     }
     /* ZF, SF, PF come from the result for every kind; CF of shifts and
@@ -667,8 +699,7 @@ static int gen_cond(JitCtx *c, int cc)
         return cc;
     }
     gen_flags_load(c, -1);
-    c->hf = true;
-    c->hf_cold = NULL;
+    flags_loaded(c);
     return cc;
 }
 
@@ -946,6 +977,187 @@ static bool gen_group2(JitCtx *c, const X86Insn *i, JitDesc d)
     return false;
 }
 
+/* --- group 3: control transfer ------------------------------------------------------ */
+
+/* cpu->eip is set: continue with the block there if it has host code (the
+ * checks of a chained entry, the lookup without decoding), else return to
+ * the dispatcher.  Also patches the exit that asked for it. */
+void *x86_jit_next(X86CPU *cpu);
+void *x86_jit_next(X86CPU *cpu)
+{
+    if (cpu->jit_link_site) {
+        x86_jit_link(cpu);
+    }
+    if (cpu->exit_request || cpu->budget <= 0 || cpu->irq_shadow) {
+        return NULL;
+    }
+    X86Block *b = x86_block_find(cpu);
+    if (!b || !b->jit_body) {
+        return NULL;
+    }
+    cpu->budget -= b->ninsns;
+    cpu->cur_block = b;
+    return b->jit_body;
+}
+
+static void gen_next(JitCtx *c)
+{
+    JitEmit *e = &c->e;
+    e_mov_rr(e, 8, H_RDI, H_RBX);
+    e_call(e, (const void *)x86_jit_next);
+    e_load(e, 8, H_R12, cpuf(CPU_OFF(cur_block)));
+    e_test_rr(e, 8, H_RAX, H_RAX);
+    e_jcc(e, HC_E, c->jit->epilogue);
+    e8(e, 0xff);
+    e8(e, 0xe0);                                /* jmp rax */
+}
+
+/* The exit of a direct branch to `target`: a jump that the dispatcher
+ * patches to the target's host code once both are translated and in one
+ * page; until then it asks for that and looks the target up. */
+static void gen_exit(JitCtx *c, uint32_t target, bool fast)
+{
+    JitEmit *e = &c->e;
+    e_store_imm(e, 4, cpuf(CPU_OFF(eip)), target);
+    uint8_t *site = e_jmp(e, NULL);             /* rel32 0: the next insn */
+    e_lea_rip(e, H_RAX, e_rx(e, site));
+    e_store(e, 8, cpuf(CPU_OFF(jit_link_site)), H_RAX);
+    e_store_imm(e, 1, cpuf(CPU_OFF(jit_link_fast)), fast);
+    gen_next(c);
+}
+
+/* #GP unless the target lies within CS (the handler raises it). */
+static void gen_cs_check(JitCtx *c, uint32_t target)
+{
+    int32_t lim = CPU_OFF(seg) + R_CS * (int32_t)sizeof(X86Seg) + (int32_t)offsetof(X86Seg, limit);
+    e_alu_mi(&c->e, A_CMP, 4, cpuf(lim), target);
+    c->hf = false;
+    jump_slow(c, HC_B);
+}
+/* The same for a target in a host register. */
+static void gen_cs_check_r(JitCtx *c, int h)
+{
+    int32_t lim = CPU_OFF(seg) + R_CS * (int32_t)sizeof(X86Seg) + (int32_t)offsetof(X86Seg, limit);
+    e_alu_rm(&c->e, A_CMP, 4, h, cpuf(lim));
+    c->hf = false;
+    jump_slow(c, HC_A);
+}
+
+/* Push the 32-bit value of host register `val` (not RAX-RDX, R8). */
+static void gen_push32(JitCtx *c, int val)
+{
+    JitEmit *e = &c->e;
+    e_load(e, 4, H_RAX, greg(R_ESP));
+    e_lea(e, 4, H_RAX, jm(H_RAX, -4));
+    e_mov_rr(e, 4, H_R8, H_RAX);
+    gen_seg(c, R_SS, true);
+    gen_tlb(c, true, 4);
+    e_store(e, 4, jm(H_RAX, 0), val);
+    e_store(e, 4, greg(R_ESP), H_R8);
+}
+
+static bool gen_branch(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    JitEmit *e = &c->e;
+    bool last_inline = c->k > 0 && desc_of(c->b->insns[c->k - 1].fn).kind != JK_CALL;
+
+    switch (d.kind) {
+    case JK_JCC: {
+        int hc = gen_cond(c, d.op);
+        JitCold *cd = &c->cold[c->ncold++];
+        *cd = (JitCold){ .type = COLD_EXIT, .k = c->k, .target = i->imm, .fast = true,
+                         .regen = -2 };
+        cd->sites[cd->nsites++] = e_jcc(e, hc, NULL);
+        return true;
+    }
+    case JK_JMP:
+        gen_cs_check(c, i->imm);
+        gen_exit(c, i->imm, true);
+        c->unreachable = true;
+        return true;
+    case JK_BLOCK_END:
+        /* After a handler call the mode may have changed. */
+        gen_exit(c, i->eip, c->k == 0 || last_inline);
+        c->unreachable = true;
+        return true;
+    case JK_CALL_REL:
+        if (!(c->b->mode & BM_STACK32) || (i->flags & IF_OP16)) {
+            return false;
+        }
+        gen_cs_check(c, i->imm);
+        e_mov_ri32(e, H_R9, next_eip(i));
+        gen_push32(c, H_R9);
+        gen_exit(c, i->imm, true);
+        c->unreachable = true;
+        return true;
+    case JK_RET:
+        if (!(c->b->mode & BM_STACK32)) {
+            return false;
+        }
+        e_load(e, 4, H_RAX, greg(R_ESP));
+        e_lea(e, 4, H_R8, jm(H_RAX, 4 + (d.op ? (int32_t)i->imm : 0)));
+        gen_seg(c, R_SS, false);
+        gen_tlb(c, false, 4);
+        e_load(e, 4, H_R9, jm(H_RAX, 0));
+        gen_cs_check_r(c, H_R9);
+        e_store(e, 4, greg(R_ESP), H_R8);
+        e_store(e, 4, cpuf(CPU_OFF(eip)), H_R9);
+        gen_next(c);
+        c->unreachable = true;
+        return true;
+    case JK_JMP_E:
+    case JK_CALL_E:
+        if (d.kind == JK_CALL_E && !(c->b->mode & BM_STACK32)) {
+            return false;
+        }
+        if (d.mem) {
+            gen_mem(c, i, false, 4);
+            e_load(e, 4, H_R9, jm(H_RAX, 0));
+        } else {
+            e_load(e, 4, H_R9, greg(i->rm));
+        }
+        gen_cs_check_r(c, H_R9);
+        if (d.kind == JK_CALL_E) {
+            e_mov_ri32(e, H_R10, next_eip(i));
+            gen_push32(c, H_R10);
+        }
+        e_store(e, 4, cpuf(CPU_OFF(eip)), H_R9);
+        gen_next(c);
+        c->unreachable = true;
+        return true;
+    case JK_SETCC:
+        if (!d.mem) {
+            int hc = gen_cond(c, (int)i->imm);
+            e_setcc(e, hc, H_RAX);
+            st_greg(e, i->rm, 1, H_RAX);
+            return true;
+        } else {
+            /* The condition first: its computation may call out. */
+            int hc = gen_cond(c, (int)i->imm);
+            e_setcc(e, hc, H_R13);
+            gen_mem(c, i, true, 1);
+            e_store(e, 1, jm(H_RAX, 0), H_R13);
+            return true;
+        }
+    case JK_CMOV: {
+        int n = d.bytes;
+        /* The source is read whatever the condition (it may fault). */
+        if (d.mem) {
+            gen_mem(c, i, false, n);
+            e_loadzx(e, n, H_R13, jm(H_RAX, 0));
+        } else {
+            e_loadzx(e, n, H_R13, gregb(i->rm, n));
+        }
+        int hc = gen_cond(c, (int)i->imm);
+        e_loadzx(e, n, H_RAX, gregb(i->reg, n));
+        e_cmovcc(e, n, hc, H_RAX, H_R13);
+        st_greg(e, i->reg, n, H_RAX);
+        return true;
+    }
+    }
+    return false;
+}
+
 /* --- blocks ------------------------------------------------------------------------ */
 
 static void gen_insn(JitCtx *c, int k)
@@ -961,8 +1173,20 @@ static void gen_insn(JitCtx *c, int k)
 
     c->k = k;
     c->cur_cold = NULL;
-    if (k < (int)c->b->ninsns && d.kind != JK_CALL) {
-        if (d.kind < JK_XCHG ? gen_move(c, i, d) : gen_group2(c, i, d)) {
+    if (c->unreachable) {
+        c->lab[k] = NULL;
+        return;
+    }
+    if (d.kind != JK_CALL && (k < (int)c->b->ninsns || d.kind == JK_BLOCK_END)) {
+        bool ok = d.kind < JK_XCHG ? gen_move(c, i, d) : d.kind < JK_JCC ? gen_group2(c, i, d)
+                  : gen_branch(c, i, d);
+        if (ok) {
+            /* Host flags are trusted after an instruction only when every
+             * path to the next one leaves them right. */
+            if (c->hf && c->cur_cold && c->hf_cold != c->cur_cold) {
+                c->hf = false;
+                c->hf_cold = NULL;
+            }
             return;
         }
         /* Not translatable in this form after all: start over as a call. */
@@ -979,7 +1203,8 @@ static void gen_insn(JitCtx *c, int k)
     c->hf_cold = NULL;
 }
 
-/* The slow path of instruction k: its handler, then back in line. */
+/* The slow path of instruction k: its handler, then back in line; or the
+ * exit of its taken branch. */
 static void gen_cold(JitCtx *c, JitCold *cd)
 {
     JitEmit *e = &c->e;
@@ -989,11 +1214,29 @@ static void gen_cold(JitCtx *c, JitCold *cd)
             e_patch_rel32(e, cd->sites[s], here);
         }
     }
+    if (cd->type == COLD_EXIT) {
+        c->k = cd->k;
+        c->cur_cold = NULL;
+        for (int n = 0; n < c->ncold; n++) {
+            if (c->cold[n].type == COLD_SLOW && c->cold[n].k == cd->k) {
+                c->cur_cold = &c->cold[n];
+            }
+        }
+        gen_cs_check(c, cd->target);
+        gen_exit(c, cd->target, cd->fast);
+        return;
+    }
     gen_handler_call(c, cd->k);
     if (cd->regen != -2) {
         gen_flags_load(c, cd->regen);
     }
-    e_jmp(e, c->lab[cd->k + 1]);
+    if (c->lab[cd->k + 1]) {
+        e_jmp(e, c->lab[cd->k + 1]);
+    } else {
+        /* No host code there (it follows a jump): the interpreter goes on. */
+        e_lea(e, 8, H_RAX, jm(H_R12, BLK_INSN(cd->k + 1)));
+        e_jmp(e, c->jit->epilogue);
+    }
 }
 
 static bool gen_block(JitCtx *c)
@@ -1023,12 +1266,19 @@ static bool gen_block(JitCtx *c)
             return false;
         }
     }
-    c->lab[b->ninsns + 1] = e_here_rx(e);
+    c->lab[b->ninsns + 1] = c->unreachable ? NULL : e_here_rx(e);
+    if (!c->unreachable) {
+        /* The terminator was a handler call that does not return here. */
+        e_jmp(e, c->jit->epilogue);
+    }
 
     /* Out of line: slow paths, and the exit of a chained entry that may
      * not run the block. */
     for (int n = 0; n < c->ncold; n++) {
         gen_cold(c, &c->cold[n]);
+        if (e->overflow) {
+            return false;
+        }
     }
     uint8_t *exit0 = e_here_rx(e);
     e_mov_ri32(e, H_RAX, 0);

@@ -431,6 +431,36 @@ X86Block *x86_block_lookup(X86CPU *cpu)
     return b;
 }
 
+X86Block *x86_block_find(X86CPU *cpu)
+{
+    X86CodeCache *cc = cpu->code;
+    uint32_t eip = cpu->eip, mode = cpu->mode;
+    X86Seg *cs = &cpu->seg[R_CS];
+    uint32_t lin = cs->base + eip;
+
+    if (unlikely(eip > cs->limit)) {
+        return NULL;
+    }
+    X86TLBEntry *e = tlb_entry(cpu, lin, cpu->mmu_idx);
+    X86TLBCold *c = x86_tlb_cold(cpu, e);
+    if ((c->tag_x & ~TLB_SLOW) != (lin & ~0xfffu)) {
+        return NULL;
+    }
+    uint64_t pa = c->ppage | (lin & 0xfff);
+    unsigned j = jc_of(lin);
+    X86Block *b = cc->jc[j];
+    if (likely(b && b->phys == pa && b->eip == eip && b->mode == mode)) {
+        return b;
+    }
+    for (b = cc->hash[hash_of(pa, eip)]; b; b = b->hash_next) {
+        if (b->phys == pa && b->eip == eip && b->mode == mode) {
+            cc->jc[j] = b;
+            return b;
+        }
+    }
+    return NULL;
+}
+
 X86Block *x86_block_chain_target(X86CPU *cpu, X86Block *from, uint32_t eip)
 {
     X86CodeCache *cc = cpu->code;

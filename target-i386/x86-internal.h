@@ -737,6 +737,9 @@ void x86_code_free(X86CodeCache *cc);
 /* The block for the current CS:EIP and mode (decodes on a miss; may
  * raise #PF / #GP for the fetch). */
 X86Block *x86_block_lookup(X86CPU *cpu);
+/* The block for the current CS:EIP and mode when it is already decoded and
+ * its page is in the TLB; NULL otherwise (never decodes, never faults). */
+X86Block *x86_block_find(X86CPU *cpu);
 /* The block at `eip` in the same page as `from`, for chaining; NULL when
  * not (yet) decoded or elsewhere. */
 X86Block *x86_block_chain_target(X86CPU *cpu, X86Block *from, uint32_t eip);

@@ -235,6 +235,10 @@ static void test_chain_and_invalidate(void)
     g.r.gpr[X86_RCX] = 5000;
     g_assert_cmpint(run(&g, 0x40000, 10000000), ==, X86_EXIT_HLT);
     g_assert_cmpuint((uint32_t)g.r.gpr[X86_RAX], ==, 5000);
+    if (x86_cpu_jit_enabled(g.cpu)) {
+        /* A -> B and B -> A were patched into direct jumps. */
+        g_assert_cmpuint(stats(&g).jit_links, >=, 2);
+    }
     put(&g, 0x40100, b2, sizeof(b2));
     x86_cpu_invalidate_phys(g.cpu, 0x40100, sizeof(b2));
     g.r.gpr[X86_RAX] = 0;
@@ -351,8 +355,8 @@ static void test_disabled(void)
  * bits, register and memory forms, immediates), TEST, INC/DEC, NOT/NEG,
  * shifts and rotates by immediates, IMUL, MOV/MOVZX/MOVSX/LEA, XCHG,
  * SETcc, CMOVcc, PUSH/POP, CLC/STC/CMC, LAHF/SAHF, and short forward Jcc
- * over the next instruction.  ESI and EDI point at a data area and are
- * never written; memory operands are [ESI/EDI + disp8]. */
+ * over the next instruction.  ESI and EDI point into a data area and are
+ * never written; memory operands are [ESI/EDI + disp8], all inside it. */
 static size_t gen_insn(GRand *r, uint8_t *p)
 {
     size_t n = 0;
@@ -365,7 +369,7 @@ static size_t gen_insn(GRand *r, uint8_t *p)
 #define MODRM(regf) do {                                                      \
         if (mem) {                                                            \
             p[n++] = (uint8_t)(0x40 | ((regf) << 3) | (g_rand_boolean(r) ? 6 : 7)); \
-            p[n++] = (uint8_t)(g_rand_int_range(r, 0, 0x3c) * 4 + g_rand_int_range(r, 0, 2)); \
+            p[n++] = (uint8_t)g_rand_int_range(r, 0, 0x100);                  \
         } else {                                                              \
             p[n++] = (uint8_t)(0xc0 | ((regf) << 3) | rm);                    \
         }                                                                     \
@@ -627,9 +631,9 @@ static void test_against_interpreter(void)
             regs[q] = g_rand_int(r);
         }
         regs[4] = 0x8000;
-        regs[6] = data;
-        regs[7] = data + 0x100;
-        uint8_t dmem[0x200];
+        regs[6] = data + 0x80;
+        regs[7] = data + 0x180;
+        uint8_t dmem[0x300];
         for (size_t q = 0; q < sizeof(dmem); q++) {
             dmem[q] = (uint8_t)g_rand_int(r);
         }
