@@ -16,11 +16,12 @@
  * interpreter would have gone.  Faults unwind with siglongjmp from inside
  * the called C code; the JIT frame holds nothing to unwind.
  *
- * Code lives in one bounded buffer per code cache, mapped twice (writable
- * and executable) through a memfd, or once read-write-execute where that
- * fails.  It is never freed piecemeal: invalidated blocks' code is simply
- * abandoned, and when the buffer is full every block's code is dropped at
- * once (the decoded blocks stay and get translated again when hot).
+ * Code lives in one bounded buffer per code cache, mapped read-write-execute
+ * (see jit_map for why, and VMKEMU_X86_JIT_WX=1 for separate writable and
+ * executable views).  It is never freed piecemeal: invalidated blocks'
+ * code is simply abandoned, and when the buffer is full every block's code
+ * is dropped at once (the decoded blocks stay and get translated again when
+ * hot).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,12 @@
 
 #define JIT_DEFAULT_SIZE        (32u << 20)
 #define JIT_DEFAULT_THRESHOLD   32
-#define JIT_TRAMPOLINE_SIZE     256
+#define JIT_TRAMPOLINE_SIZE     512
 
 typedef X86Insn *(*JitEnter)(X86CPU *cpu, void *code);
 
 static gpointer jit_descs_init(gpointer unused);
+void *x86_jit_next(X86CPU *cpu);
 
 typedef struct X86Jit {
     uint8_t *rw, *rx;           /* the two views of the buffer (equal: RWX) */
@@ -49,6 +51,11 @@ typedef struct X86Jit {
     size_t high;                /* most ever used since the last release */
     JitEnter enter;
     uint8_t *epilogue;          /* rx: return to the dispatcher with RAX */
+    uint8_t *slow_common;       /* rx: an instruction's slow path */
+    uint8_t *next;              /* rx: go on at cpu->eip (x86_jit_next) */
+    uint8_t *link_fast, *link_slow;     /* rx: the same, after asking for a
+                                           link of the jump at RAX */
+    uint8_t *post_call;         /* rx: check a handler's result */
     uint32_t threshold;
     uint64_t resets;
     FILE *perfmap;              /* VMKEMU_X86_JIT_PERFMAP: symbols for perf */
@@ -56,48 +63,58 @@ typedef struct X86Jit {
 } X86Jit;
 
 /* Offsets into the CPU and the block for the generated code. */
-#define CPU_OFF(f)      ((int32_t)offsetof(X86CPU, f))
+/* RBX points this far into the CPU, so that the hottest fields (registers,
+ * lazy flags, ES/CS/SS/DS) are within a signed 8-bit displacement. */
+#define JIT_CPU_BIAS    0x80
+#define CPU_OFF(f)      ((int32_t)offsetof(X86CPU, f) - JIT_CPU_BIAS)
 #define REG_OFF(n)      (CPU_OFF(r) + 8 * (n))
 #define BLK_INSN(k)     ((int32_t)(offsetof(X86Block, insns) + (size_t)(k) * sizeof(X86Insn)))
 
 /* --- buffer ----------------------------------------------------------------- */
 
-static bool jit_map(X86Jit *jit, size_t size)
+/* The buffer is one read-write-execute mapping: mapping it twice through a
+ * memfd (writable + executable views, W^X) would count every code page
+ * twice against the process's resident memory, which issue 3 bounds.
+ * VMKEMU_X86_JIT_WX=1 asks for the two views (also the fallback when an
+ * executable anonymous mapping is refused). */
+static bool jit_map(X86Jit *jit, size_t size, bool wx)
 {
     /* Prefer a mapping within reach of rel32 calls to the handlers. */
     uintptr_t text = (uintptr_t)&x86_jit_new;
     uintptr_t hint = (text & ~(uintptr_t)0xfffff) - ((uintptr_t)512 << 20);
 
-    int fd = memfd_create("vmkemu-jit", MFD_CLOEXEC);
-    if (fd >= 0) {
-        if (ftruncate(fd, (off_t)size) == 0) {
-            void *rx = mmap((void *)hint, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-            void *rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            if (rx != MAP_FAILED && rw != MAP_FAILED) {
-                close(fd);
-                jit->rx = rx;
-                jit->rw = rw;
-                jit->size = size;
-                return true;
-            }
-            if (rx != MAP_FAILED) {
-                munmap(rx, size);
-            }
-            if (rw != MAP_FAILED) {
-                munmap(rw, size);
-            }
+    if (!wx) {
+        void *p = mmap((void *)hint, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            jit->rx = jit->rw = p;
+            jit->size = size;
+            return true;
         }
-        close(fd);
     }
-    /* No memfd (or no shared executable mapping): one RWX mapping. */
-    void *p = mmap((void *)hint, size, PROT_READ | PROT_WRITE | PROT_EXEC,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
+    int fd = memfd_create("vmkemu-jit", MFD_CLOEXEC);
+    if (fd < 0) {
         return false;
     }
-    jit->rx = jit->rw = p;
-    jit->size = size;
-    return true;
+    if (ftruncate(fd, (off_t)size) == 0) {
+        void *rx = mmap((void *)hint, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+        void *rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (rx != MAP_FAILED && rw != MAP_FAILED) {
+            close(fd);
+            jit->rx = rx;
+            jit->rw = rw;
+            jit->size = size;
+            return true;
+        }
+        if (rx != MAP_FAILED) {
+            munmap(rx, size);
+        }
+        if (rw != MAP_FAILED) {
+            munmap(rw, size);
+        }
+    }
+    close(fd);
+    return false;
 }
 
 static JitEmit jit_emitter(X86Jit *jit)
@@ -122,7 +139,7 @@ static void jit_emit_trampoline(X86Jit *jit)
         e_push(&e, saved[k]);
     }
     e_alu_ri(&e, A_SUB, 8, H_RSP, 8);
-    e_mov_rr(&e, 8, H_RBX, H_RDI);
+    e_lea(&e, 8, H_RBX, jm(H_RDI, JIT_CPU_BIAS));
     e_load(&e, 8, H_R12, jm(H_RBX, CPU_OFF(cur_block)));
     e8(&e, 0xff);
     e8(&e, 0xe6);                               /* jmp rsi */
@@ -132,6 +149,64 @@ static void jit_emit_trampoline(X86Jit *jit)
         e_pop(&e, saved[k]);
     }
     e_ret(&e);
+
+    /* The slow path of an instruction (RSI: the X86Insn, RDX: where to go
+     * on): call its handler; go on only when it returned the next
+     * instruction and the block is still valid, else return its result. */
+    jit->slow_common = e_here_rx(&e);
+    e_store(&e, 8, jm(H_RBX, CPU_OFF(cur_insn)), H_RSI);
+    e_mov_rr(&e, 8, H_R13, H_RSI);
+    e_mov_rr(&e, 8, H_R14, H_RDX);
+    e_lea(&e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
+    e8(&e, 0xff);
+    e8(&e, 0x16);                               /* call [rsi] */
+    e_lea(&e, 8, H_RCX, jm(H_R13, (int32_t)sizeof(X86Insn)));
+    e_alu_rr(&e, A_CMP, 8, H_RAX, H_RCX);
+    e_jcc(&e, HC_NE, jit->epilogue);
+    e_alu_mi(&e, A_CMP, 1, jm(H_R12, (int32_t)offsetof(X86Block, cached)), 0);
+    e_jcc(&e, HC_E, jit->epilogue);
+    e8(&e, 0x41);
+    e8(&e, 0xff);
+    e8(&e, 0xe6);                               /* jmp r14 */
+
+    /* Exits of direct branches (RAX: the jump to patch). */
+    uint8_t *slow_tail = NULL;
+    for (int fast = 0; fast < 2; fast++) {
+        if (fast) {
+            jit->link_fast = e_here_rx(&e);
+        } else {
+            jit->link_slow = e_here_rx(&e);
+        }
+        e_store(&e, 8, jm(H_RBX, CPU_OFF(jit_link_site)), H_RAX);
+        e_store_imm(&e, 1, jm(H_RBX, CPU_OFF(jit_link_fast)), fast);
+        if (!fast) {
+            slow_tail = e_jmp(&e, NULL);        /* to `next` */
+        }
+    }
+    jit->next = e_here_rx(&e);
+    e_patch_rel32(&e, slow_tail, jit->next);
+    e_lea(&e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
+    e_call(&e, (const void *)x86_jit_next);
+    e_load(&e, 8, H_R12, jm(H_RBX, CPU_OFF(cur_block)));
+    e_test_rr(&e, 8, H_RAX, H_RAX);
+    e_jcc(&e, HC_E, jit->epilogue);
+    e8(&e, 0xff);
+    e8(&e, 0xe0);                               /* jmp rax */
+
+    /* After a handler call (R13: its X86Insn): return to the caller when
+     * the handler returned the next instruction and the block is still
+     * valid; else drop the return address and leave with its result. */
+    jit->post_call = e_here_rx(&e);
+    e_lea(&e, 8, H_RCX, jm(H_R13, (int32_t)sizeof(X86Insn)));
+    e_alu_rr(&e, A_CMP, 8, H_RAX, H_RCX);
+    uint8_t *leave1 = e_jcc8(&e, HC_NE);
+    e_alu_mi(&e, A_CMP, 1, jm(H_R12, (int32_t)offsetof(X86Block, cached)), 0);
+    uint8_t *leave2 = e_jcc8(&e, HC_E);
+    e_ret(&e);
+    e_fix8(&e, leave1);
+    e_fix8(&e, leave2);
+    e_alu_ri(&e, A_ADD, 8, H_RSP, 8);
+    e_jmp(&e, jit->epilogue);
     g_assert(!e.overflow && e.p - start <= JIT_TRAMPOLINE_SIZE);
     jit->enter = (JitEnter)(void *)jit->rx;
     jit->used = JIT_TRAMPOLINE_SIZE;
@@ -150,7 +225,8 @@ X86Jit *x86_jit_new(void)
         size = MAX((size_t)atol(sz) << 10, (size_t)64 << 10);
         size = (size + 4095) & ~(size_t)4095;
     }
-    if (!jit_map(jit, size)) {
+    const char *wx = getenv("VMKEMU_X86_JIT_WX");
+    if (!jit_map(jit, size, wx && strcmp(wx, "1") == 0 && !getenv("VMKEMU_X86_JIT_PERFMAP"))) {
         g_free(jit);
         return NULL;
     }
@@ -490,22 +566,20 @@ static void gen_handler_call(JitCtx *c, int k)
     JitEmit *e = &c->e;
     X86Insn *i = &c->b->insns[k];
 
-    e_lea(e, 8, H_RSI, jm(H_R12, BLK_INSN(k)));
-    e_store(e, 8, cpuf(CPU_OFF(cur_insn)), H_RSI);
-    e_mov_rr(e, 8, H_RDI, H_RBX);
+    e_lea(e, 8, H_R13, jm(H_R12, BLK_INSN(k)));
+    e_store(e, 8, cpuf(CPU_OFF(cur_insn)), H_R13);
+    e_mov_rr(e, 8, H_RSI, H_R13);
+    e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(e, (const void *)i->fn);
     if (k == (int)c->b->ninsns) {
         /* The terminator never continues in line. */
         e_jmp(e, c->jit->epilogue);
         return;
     }
-    e_lea(e, 8, H_RCX, jm(H_R12, BLK_INSN(k + 1)));
-    e_alu_rr(e, A_CMP, 8, H_RAX, H_RCX);
-    e_jcc(e, HC_NE, c->jit->epilogue);
-    /* Invalidated under our feet (self-modifying code): RAX is k + 1,
-     * whose handler is now the "leave here" stub. */
-    e_alu_mi(e, A_CMP, 1, jm(H_R12, (int32_t)offsetof(X86Block, cached)), 0);
-    e_jcc(e, HC_E, c->jit->epilogue);
+    /* Go on only with k + 1 in a block still valid: a store may have
+     * invalidated it (self-modifying code), and then RAX is k + 1, whose
+     * handler is now the "leave here" stub. */
+    e_call(e, c->jit->post_call);
 }
 
 /* --- group 1: moves, loads, stores, stack -------------------------------------- */
@@ -614,7 +688,7 @@ static bool gen_move(JitCtx *c, const X86Insn *i, JitDesc d)
 
 /* --- lazy flags in host flags ------------------------------------------------------ */
 
-#define CCF(f)  ((int32_t)offsetof(X86CPU, f))
+#define CCF(f)  CPU_OFF(f)
 
 static inline int cc_kind(int cc)
 {
@@ -645,7 +719,7 @@ static void gen_flags_load(JitCtx *c, int cc)
         e_test_rr(e, n, H_RAX, H_RAX);
         return;
     }
-    e_mov_rr(e, 8, H_RDI, H_RBX);
+    e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(e, (const void *)x86_flags_compute);
     e_mov_rr(e, 4, H_RCX, H_RAX);
     e_shift_ri(e, 4, 4, H_RCX, 31 - 11);
@@ -714,7 +788,7 @@ static void gen_cf(JitCtx *c)
         e_movzx_rr(e, 1, H_R9, H_R9);
         return;
     }
-    e_mov_rr(e, 8, H_RDI, H_RBX);
+    e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(e, (const void *)x86_flags_cf);
     e_mov_rr(e, 4, H_R9, H_RAX);
 }
@@ -982,7 +1056,6 @@ static bool gen_group2(JitCtx *c, const X86Insn *i, JitDesc d)
 /* cpu->eip is set: continue with the block there if it has host code (the
  * checks of a chained entry, the lookup without decoding), else return to
  * the dispatcher.  Also patches the exit that asked for it. */
-void *x86_jit_next(X86CPU *cpu);
 void *x86_jit_next(X86CPU *cpu)
 {
     if (cpu->jit_link_site) {
@@ -1002,14 +1075,7 @@ void *x86_jit_next(X86CPU *cpu)
 
 static void gen_next(JitCtx *c)
 {
-    JitEmit *e = &c->e;
-    e_mov_rr(e, 8, H_RDI, H_RBX);
-    e_call(e, (const void *)x86_jit_next);
-    e_load(e, 8, H_R12, cpuf(CPU_OFF(cur_block)));
-    e_test_rr(e, 8, H_RAX, H_RAX);
-    e_jcc(e, HC_E, c->jit->epilogue);
-    e8(e, 0xff);
-    e8(e, 0xe0);                                /* jmp rax */
+    e_jmp(&c->e, c->jit->next);
 }
 
 /* The exit of a direct branch to `target`: a jump that the dispatcher
@@ -1021,9 +1087,7 @@ static void gen_exit(JitCtx *c, uint32_t target, bool fast)
     e_store_imm(e, 4, cpuf(CPU_OFF(eip)), target);
     uint8_t *site = e_jmp(e, NULL);             /* rel32 0: the next insn */
     e_lea_rip(e, H_RAX, e_rx(e, site));
-    e_store(e, 8, cpuf(CPU_OFF(jit_link_site)), H_RAX);
-    e_store_imm(e, 1, cpuf(CPU_OFF(jit_link_fast)), fast);
-    gen_next(c);
+    e_jmp(e, fast ? c->jit->link_fast : c->jit->link_slow);
 }
 
 /* #GP unless the target lies within CS (the handler raises it). */
@@ -1226,7 +1290,14 @@ static void gen_cold(JitCtx *c, JitCold *cd)
         gen_exit(c, cd->target, cd->fast);
         return;
     }
-    gen_handler_call(c, cd->k);
+    e_lea(e, 8, H_RSI, jm(H_R12, BLK_INSN(cd->k)));
+    if (cd->regen == -2 && c->lab[cd->k + 1]) {
+        e_lea_rip(e, H_RDX, c->lab[cd->k + 1]);
+        e_jmp(e, c->jit->slow_common);
+        return;
+    }
+    e_lea_rip(e, H_RDX, e_here_rx(e) + 7 + 5);
+    e_jmp(e, c->jit->slow_common);
     if (cd->regen != -2) {
         gen_flags_load(c, cd->regen);
     }
@@ -1321,6 +1392,13 @@ bool x86_jit_translate(X86CPU *cpu, X86Block *b)
                         b->eip, (void *)b->jit_chain, len, b->jit_body);
                 for (size_t n = 0; n < len; n++) {
                     fprintf(jit->dump, " %02x", start[n]);
+                }
+                uint8_t guest[4096];
+                uint32_t gl = MIN(b->size, (uint32_t)sizeof(guest));
+                as_read(cpu->bus.as, b->phys, guest, gl);
+                fprintf(jit->dump, "\nguest %08x %s:", b->eip, (b->mode & BM_CODE32) ? "32" : "16");
+                for (uint32_t n = 0; n < gl; n++) {
+                    fprintf(jit->dump, " %02x", guest[n]);
                 }
                 fputc('\n', jit->dump);
             }

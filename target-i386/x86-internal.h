@@ -261,6 +261,8 @@ struct X86CPU {
     /* INC/DEC keep CF: the operation before them stays in cc_a/cc_b with
      * its kind and result saved here. */
     uint32_t cc_prev_op, cc_prev_res;
+    X86TLBEntry *tlb_cur;       /* tlb[mmu_idx] (before seg[]: jit.c reaches
+                                   both with 8-bit displacements) */
     X86Seg seg[8];
     uint8_t cpl;
     uint8_t mmu_idx;            /* TLB set: 1 when CPL == 3 */
@@ -269,7 +271,6 @@ struct X86CPU {
     int64_t budget;
     X86Insn *cur_insn;
     X86Block *cur_block;
-    X86TLBEntry *tlb_cur;       /* tlb[mmu_idx] */
     /* JIT (jit.c): blocks are translated after this many entries
      * (UINT32_MAX: never); a translated exit that could jump straight to
      * its successor leaves the address of its jump here for the dispatcher
