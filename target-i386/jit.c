@@ -1433,13 +1433,19 @@ void x86_jit_link(X86CPU *cpu)
     if (!jit || !from->cached || !from->jit_body) {
         return;
     }
+    JitEmit e = jit_emitter(jit);
+    uint8_t *rw = site - (jit->rx - jit->rw);
+    uint32_t cs_base = cpu->seg[R_CS].base;
+    if (from->page[1] || (((cs_base + from->eip) ^ (cs_base + cpu->eip)) & ~0xfffu)) {
+        /* Never linkable (the target is on another page): stop asking. */
+        e_patch_rel32(&e, rw, jit->next);
+        return;
+    }
     X86Block *to = x86_block_chain_target(cpu, from, cpu->eip);
     if (!to || !to->jit_body) {
         return;
     }
-    JitEmit e = jit_emitter(jit);
-    e_patch_rel32(&e, site - (jit->rx - jit->rw),
-                  cpu->jit_link_fast ? to->jit_chain_fast : to->jit_chain);
+    e_patch_rel32(&e, rw, cpu->jit_link_fast ? to->jit_chain_fast : to->jit_chain);
     cpu->stats.jit_links++;
 }
 
