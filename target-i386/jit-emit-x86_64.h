@@ -233,13 +233,14 @@ static inline void e_mov_rr(JitEmit *e, int sz, int dst, int src)
 {
     e_op_r(e, sz, 0x89, src, dst);
 }
-/* reg32 <- imm32 (zero-extends) */
+/* reg32 <- 0, clobbering the host flags */
+static inline void e_zero(JitEmit *e, int reg)
+{
+    e_op_r(e, 4, 0x31, reg, reg);               /* xor r, r */
+}
+/* reg32 <- imm32 (zero-extends; leaves the flags alone) */
 static inline void e_mov_ri32(JitEmit *e, int reg, uint32_t imm)
 {
-    if (imm == 0) {
-        e_op_r(e, 4, 0x31, reg, reg);           /* xor r, r */
-        return;
-    }
     e_prefix(e, 4, H_NONE, H_NONE, reg, false);
     e8(e, (uint8_t)(0xb8 + (reg & 7)));
     e32(e, imm);

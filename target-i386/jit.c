@@ -60,6 +60,7 @@ typedef struct X86Jit {
     uint64_t resets;
     FILE *perfmap;              /* VMKEMU_X86_JIT_PERFMAP: symbols for perf */
     FILE *dump;                 /* VMKEMU_X86_JIT_DUMP=FILE: raw code, for objdump */
+    struct JitCtx *ctx;         /* the translator's scratch state */
 } X86Jit;
 
 /* Offsets into the CPU and the block for the generated code. */
@@ -140,7 +141,6 @@ static void jit_emit_trampoline(X86Jit *jit)
     }
     e_alu_ri(&e, A_SUB, 8, H_RSP, 8);
     e_lea(&e, 8, H_RBX, jm(H_RDI, JIT_CPU_BIAS));
-    e_load(&e, 8, H_R12, jm(H_RBX, CPU_OFF(cur_block)));
     e8(&e, 0xff);
     e8(&e, 0xe6);                               /* jmp rsi */
     jit->epilogue = e_here_rx(&e);
@@ -163,7 +163,8 @@ static void jit_emit_trampoline(X86Jit *jit)
     e_lea(&e, 8, H_RCX, jm(H_R13, (int32_t)sizeof(X86Insn)));
     e_alu_rr(&e, A_CMP, 8, H_RAX, H_RCX);
     e_jcc(&e, HC_NE, jit->epilogue);
-    e_alu_mi(&e, A_CMP, 1, jm(H_R12, (int32_t)offsetof(X86Block, cached)), 0);
+    e_load(&e, 8, H_RCX, jm(H_RBX, CPU_OFF(cur_block)));
+    e_alu_mi(&e, A_CMP, 1, jm(H_RCX, (int32_t)offsetof(X86Block, cached)), 0);
     e_jcc(&e, HC_E, jit->epilogue);
     e8(&e, 0x41);
     e8(&e, 0xff);
@@ -187,7 +188,6 @@ static void jit_emit_trampoline(X86Jit *jit)
     e_patch_rel32(&e, slow_tail, jit->next);
     e_lea(&e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(&e, (const void *)x86_jit_next);
-    e_load(&e, 8, H_R12, jm(H_RBX, CPU_OFF(cur_block)));
     e_test_rr(&e, 8, H_RAX, H_RAX);
     e_jcc(&e, HC_E, jit->epilogue);
     e8(&e, 0xff);
@@ -200,7 +200,8 @@ static void jit_emit_trampoline(X86Jit *jit)
     e_lea(&e, 8, H_RCX, jm(H_R13, (int32_t)sizeof(X86Insn)));
     e_alu_rr(&e, A_CMP, 8, H_RAX, H_RCX);
     uint8_t *leave1 = e_jcc8(&e, HC_NE);
-    e_alu_mi(&e, A_CMP, 1, jm(H_R12, (int32_t)offsetof(X86Block, cached)), 0);
+    e_load(&e, 8, H_RCX, jm(H_RBX, CPU_OFF(cur_block)));
+    e_alu_mi(&e, A_CMP, 1, jm(H_RCX, (int32_t)offsetof(X86Block, cached)), 0);
     uint8_t *leave2 = e_jcc8(&e, HC_E);
     e_ret(&e);
     e_fix8(&e, leave1);
@@ -265,6 +266,7 @@ void x86_jit_free(X86Jit *jit)
     if (jit->dump) {
         fclose(jit->dump);
     }
+    g_free(jit->ctx);
     g_free(jit);
 }
 
@@ -408,22 +410,57 @@ static JitDesc desc_of(X86Handler fn)
 
 /* --- translation ------------------------------------------------------------- */
 
-/* Out-of-line code of one instruction: the handler call that does what
- * the inline code could not (or a taken branch's exit). */
-#define JIT_MAX_SITES 6
+/*
+ * The register cache: within a block, guest registers live in five
+ * callee-saved host registers (most recently used ones; R_ZERO never).
+ * A slot is written back when it is `dirty` and something reads the guest
+ * state in memory: a handler call, a slow path, an exit.  After a handler
+ * call nothing is cached any more (the handler may change any register).
+ * The registers an instruction uses are all brought in before its first
+ * jump to a slow path, so that every such jump sees the same cache.
+ */
+#define NSLOT 5
+static const int slot_host[NSLOT] = { H_RBP, H_R12, H_R13, H_R14, H_R15 };
+
+typedef struct RCache {
+    int8_t g[NSLOT];                /* guest register in the slot, -1: none */
+    uint8_t dirty;                  /* slots newer than cpu->r[] */
+} RCache;
+
+/*
+ * The lazy-flag state not yet stored in the CPU: cc_op (a constant),
+ * cc_a, cc_b and cc_res (constants, or values in R8, R9, R10).  It is
+ * stored when something can observe it -- a handler call, a slow path, an
+ * exit, a flag computation in C -- so a flag-setting instruction whose
+ * state nothing sees before the next one writes no memory at all.  The
+ * fields not pending are in the CPU (PS_MEM).
+ */
+enum { F_OP, F_A, F_B, F_RES, F_N };
+enum { PS_MEM, PS_IMM, PS_REG };
+static const int pend_host[F_N] = { H_NONE, H_R8, H_R9, H_R10 };
+
+typedef struct Pend {
+    uint8_t src[F_N];
+    uint32_t imm[F_N];
+} Pend;
+
+/* Out-of-line code of one instruction: its slow path (the handler), or the
+ * exit of its taken branch; with the state of the register cache and of
+ * the pending flags where the jumps to it come from. */
+#define JIT_MAX_SITES 8
 enum { COLD_SLOW, COLD_EXIT };
 typedef struct JitCold {
-    int type;                       /* COLD_SLOW: the handler; COLD_EXIT: a
-                                       taken direct branch to `target` */
+    int type;
     int k;
-    uint32_t target;
-    bool fast;                      /* the target may be entered without
-                                       the mode check */
+    uint32_t target;                /* COLD_EXIT */
+    bool fast;                      /* the target may skip the mode check */
     uint8_t *sites[JIT_MAX_SITES];  /* rel32 fields that jump here */
     int nsites;
     int regen;                      /* cc_op whose flags the code after the
                                        instruction expects in the host
                                        flags (-2: none, -1: any kind) */
+    RCache rc;
+    Pend pend;
 } JitCold;
 
 typedef struct JitCtx {
@@ -431,16 +468,24 @@ typedef struct JitCtx {
     X86Jit *jit;
     X86Block *b;
     JitEmit e;
+    bool fail;                      /* not translatable: interpret it */
     int k;                          /* instruction being translated */
     uint8_t *lab[X86_MAX_BLOCK_INSNS + 2];     /* rx start of each instruction */
+    RCache rc_at[X86_MAX_BLOCK_INSNS + 2];     /* the cache there */
+    Pend pend_at[X86_MAX_BLOCK_INSNS + 2];     /* the pending flags there */
     JitCold cold[2 * (X86_MAX_BLOCK_INSNS + 1)];
     int ncold;
     JitCold *cur_cold;              /* the current instruction's slow path */
     bool unreachable;               /* the code so far ended in a jump */
-    /* Lazy-flag knowledge at this point of the hot path: the guest's
-     * cc_op when known (-1: not known), and whether the host's arithmetic
-     * flags equal the guest's (`hf`), set by the instruction whose slow
-     * path is `hf_cold` (NULL: none). */
+    RCache rc;
+    uint8_t pinned;                 /* slots the current instruction uses */
+    uint8_t mem_regs;               /* guest registers it accesses in memory */
+    uint32_t stamp[NSLOT], clock;
+    Pend pend;
+    /* Flag knowledge at this point of the hot path: the guest's cc_op when
+     * known (-1: not known), and whether the host's arithmetic flags equal
+     * the guest's (`hf`), left by the instruction whose slow path is
+     * `hf_cold` (NULL: none). */
     int cc;
     bool hf;
     JitCold *hf_cold;
@@ -452,35 +497,313 @@ static inline JMem greg(int n)
 {
     return jm(H_RBX, REG_OFF(n));
 }
-/* The guest register `n` of `bytes` (1: AL CL DL BL AH CH DH BH). */
-static inline JMem gregb(int n, int bytes)
-{
-    if (bytes == 1) {
-        return jm(H_RBX, REG_OFF(n & 3) + (n >> 2));
-    }
-    return greg(n);
-}
 static inline JMem cpuf(int32_t off)
 {
     return jm(H_RBX, off);
 }
-static void st_greg(JitEmit *e, int n, int bytes, int h)
+
+/* --- register cache ------------------------------------------------------------------ */
+
+static void rc_init(RCache *rc)
 {
-    e_store(e, bytes, gregb(n, bytes), h);
+    memset(rc->g, -1, sizeof(rc->g));
+    rc->dirty = 0;
 }
+
+static int rc_find(const RCache *rc, int n)
+{
+    for (int s = 0; s < NSLOT; s++) {
+        if (rc->g[s] == n) {
+            return s;
+        }
+    }
+    return -1;
+}
+
+static void rc_emit_writeback(JitEmit *e, const RCache *rc)
+{
+    for (int s = 0; s < NSLOT; s++) {
+        if (rc->dirty & (1u << s)) {
+            e_store(e, 4, greg(rc->g[s]), slot_host[s]);
+        }
+    }
+}
+
+static void rc_emit_reload(JitEmit *e, const RCache *rc)
+{
+    for (int s = 0; s < NSLOT; s++) {
+        if (rc->g[s] >= 0) {
+            e_load(e, 4, slot_host[s], greg(rc->g[s]));
+        }
+    }
+}
+
+static int rc_alloc(JitCtx *c, int n)
+{
+    int best = -1;
+    for (int s = 0; s < NSLOT && best < 0; s++) {
+        if (c->rc.g[s] < 0) {
+            best = s;
+        }
+    }
+    if (best < 0) {
+        for (int s = 0; s < NSLOT; s++) {
+            if (!(c->pinned & (1u << s)) && (best < 0 || c->stamp[s] < c->stamp[best])) {
+                best = s;
+            }
+        }
+        g_assert(best >= 0);
+        if (c->rc.dirty & (1u << best)) {
+            e_store(&c->e, 4, greg(c->rc.g[best]), slot_host[best]);
+            c->rc.dirty &= ~(1u << best);
+        }
+    }
+    c->rc.g[best] = (int8_t)n;
+    return best;
+}
+
+/* Host register holding guest register n (loaded if need be). */
+static int rc_use(JitCtx *c, int n)
+{
+    int s = rc_find(&c->rc, n);
+    if (s < 0) {
+        s = rc_alloc(c, n);
+        e_load(&c->e, 4, slot_host[s], greg(n));
+    }
+    c->pinned |= 1u << s;
+    c->stamp[s] = ++c->clock;
+    return slot_host[s];
+}
+
+/* Host register for a new 32-bit value of guest register n (not loaded):
+ * only after the instruction's last jump to its slow path. */
+static int rc_def(JitCtx *c, int n)
+{
+    int s = rc_find(&c->rc, n);
+    if (s < 0) {
+        s = rc_alloc(c, n);
+    }
+    c->pinned |= 1u << s;
+    c->stamp[s] = ++c->clock;
+    c->rc.dirty |= 1u << s;
+    return slot_host[s];
+}
+
+static void rc_set_dirty(JitCtx *c, int n)
+{
+    int s = rc_find(&c->rc, n);
+    g_assert(s >= 0);
+    c->rc.dirty |= 1u << s;
+}
+
+/* Guest register n goes back to memory and leaves the cache. */
+static void rc_spill(JitCtx *c, int n)
+{
+    int s = rc_find(&c->rc, n);
+    if (s >= 0) {
+        if (c->rc.dirty & (1u << s)) {
+            e_store(&c->e, 4, greg(n), slot_host[s]);
+        }
+        c->rc.g[s] = -1;
+        c->rc.dirty &= ~(1u << s);
+        c->pinned &= ~(1u << s);
+    }
+}
+
+static void rc_sync(JitCtx *c)
+{
+    rc_emit_writeback(&c->e, &c->rc);
+    c->rc.dirty = 0;
+}
+
+/* --- pending flags -------------------------------------------------------------------- */
+
+static int32_t pend_off(int f)
+{
+    switch (f) {
+    case F_OP: return CPU_OFF(cc_op);
+    case F_A: return CPU_OFF(cc_a);
+    case F_B: return CPU_OFF(cc_b);
+    default: return CPU_OFF(cc_res);
+    }
+}
+
+static void pend_init(Pend *p)
+{
+    memset(p, 0, sizeof(*p));
+}
+
+static void pend_emit(JitEmit *e, const Pend *p)
+{
+    for (int f = 0; f < F_N; f++) {
+        if (p->src[f] == PS_IMM) {
+            e_store_imm(e, 4, cpuf(pend_off(f)), p->imm[f]);
+        } else if (p->src[f] == PS_REG) {
+            e_store(e, 4, cpuf(pend_off(f)), pend_host[f]);
+        }
+    }
+}
+
+static void pend_emit_reload(JitEmit *e, const Pend *p)
+{
+    for (int f = 0; f < F_N; f++) {
+        if (p->src[f] == PS_REG) {
+            e_load(e, 4, pend_host[f], cpuf(pend_off(f)));
+        }
+    }
+}
+
+static void pend_flush(JitCtx *c)
+{
+    pend_emit(&c->e, &c->pend);
+    pend_init(&c->pend);
+}
+
+/* Everything the guest state needs back in memory. */
+static void sync_all(JitCtx *c)
+{
+    pend_flush(c);
+    rc_sync(c);
+}
+
+/* Field f of the pending state <- host register h / a constant. */
+static void pend_set(JitCtx *c, int f, int h)
+{
+    if (h != pend_host[f]) {
+        e_mov_rr(&c->e, 4, pend_host[f], h);
+    }
+    c->pend.src[f] = PS_REG;
+    c->pend.imm[f] = 0;
+}
+static void pend_set_imm(JitCtx *c, int f, uint32_t v)
+{
+    c->pend.src[f] = PS_IMM;
+    c->pend.imm[f] = v;
+}
+
+/* Host register h <- field f of the lazy state. */
+static void pend_get(JitCtx *c, int f, int h)
+{
+    JitEmit *e = &c->e;
+    if (c->pend.src[f] == PS_REG) {
+        e_mov_rr(e, 4, h, pend_host[f]);
+    } else if (c->pend.src[f] == PS_IMM) {
+        e_mov_ri32(e, h, c->pend.imm[f]);
+    } else {
+        e_load(e, 4, h, cpuf(pend_off(f)));
+    }
+}
+
+/* --- guest register operands -------------------------------------------------------- */
+
+/* A guest register operand: a host register (its low `bytes`), or the
+ * register's bytes in memory (AH-BH, and byte registers sharing a guest
+ * register with one of those in the same instruction). */
+typedef struct GOp {
+    int h;                          /* H_NONE: memory */
+    JMem m;
+} GOp;
+
+/* Byte forms naming AH-BH access their guest registers in memory. */
+static void prep_bytes(JitCtx *c, int bytes, int r1, int r2)
+{
+    if (bytes != 1 || (r1 < 4 && r2 < 4)) {
+        return;
+    }
+    int regs[2] = { r1, r2 };
+    for (int k = 0; k < 2; k++) {
+        if (regs[k] >= 0) {
+            rc_spill(c, regs[k] & 3);
+            c->mem_regs |= 1u << (regs[k] & 3);
+        }
+    }
+}
+
+static GOp gop(JitCtx *c, int n, int bytes)
+{
+    if (bytes == 1 && (n >= 4 || (c->mem_regs & (1u << n)))) {
+        rc_spill(c, n & 3);
+        return (GOp){ H_NONE, jm(H_RBX, REG_OFF(n & 3) + (n >> 2)) };
+    }
+    return (GOp){ rc_use(c, n), { 0, 0, 0, 0 } };
+}
+
+/* An operand has been written (a cached register is now dirty). */
+static void gop_wrote(JitCtx *c, int n, GOp o)
+{
+    if (o.h != H_NONE) {
+        rc_set_dirty(c, n);
+    }
+}
+
+/* h (32 bits) <- o (bytes), zero- or sign-extended */
+static void gop_load(JitEmit *e, int bytes, int h, GOp o, bool sx)
+{
+    if (o.h == H_NONE) {
+        if (sx && bytes < 4) {
+            e_loadsx(e, bytes, h, o.m);
+        } else {
+            e_loadzx(e, bytes, h, o.m);
+        }
+    } else if (bytes == 4) {
+        if (h != o.h) {
+            e_mov_rr(e, 4, h, o.h);
+        }
+    } else if (sx) {
+        e_movsx_rr(e, bytes, h, o.h);
+    } else {
+        e_movzx_rr(e, bytes, h, o.h);
+    }
+}
+
+/* o (bytes) <- the low bytes of h */
+static void gop_store(JitEmit *e, int bytes, GOp o, int h)
+{
+    if (o.h == H_NONE) {
+        e_store(e, bytes, o.m, h);
+    } else if (bytes == 4) {
+        if (h != o.h) {
+            e_mov_rr(e, 4, o.h, h);
+        }
+    } else {
+        e_op_r(e, bytes, bytes == 1 ? 0x88 : 0x89, h, o.h);
+    }
+}
+
+/* Guest register n (bytes) <- host register h, after the instruction's
+ * last jump to its slow path. */
+static void to_greg(JitCtx *c, int n, int bytes, int h)
+{
+    if (bytes == 4) {
+        int d = rc_def(c, n);
+        e_mov_rr(&c->e, 4, d, h);
+        return;
+    }
+    GOp o = gop(c, n, bytes);
+    gop_store(&c->e, bytes, o, h);
+    gop_wrote(c, n, o);
+}
+
+/* --- memory operands -------------------------------------------------------------------- */
 
 /* A jump to the current instruction's slow path on host condition cc. */
 static void jump_slow(JitCtx *c, int cc)
 {
     JitCold *cd = c->cur_cold;
+    if (!cd && c->ncold >= (int)G_N_ELEMENTS(c->cold)) {
+        c->fail = true;
+        return;
+    }
     if (!cd) {
         cd = c->cur_cold = &c->cold[c->ncold++];
-        cd->type = COLD_SLOW;
-        cd->k = c->k;
-        cd->nsites = 0;
-        cd->regen = -2;
+        *cd = (JitCold){ .type = COLD_SLOW, .k = c->k, .regen = -2, .rc = c->rc,
+                         .pend = c->pend };
+    } else if (memcmp(&cd->rc, &c->rc, sizeof(c->rc)) != 0 ||
+               memcmp(&cd->pend, &c->pend, sizeof(c->pend)) != 0 ||
+               cd->nsites == JIT_MAX_SITES) {
+        c->fail = true;                 /* the translator's own mistake */
+        return;
     }
-    g_assert(cd->nsites < JIT_MAX_SITES);
     cd->sites[cd->nsites++] = e_jcc(&c->e, cc, NULL);
 }
 
@@ -489,24 +812,14 @@ static void gen_ea(JitCtx *c, const X86Insn *i)
 {
     JitEmit *e = &c->e;
     bool hb = i->base != R_ZERO, hx = i->index != R_ZERO;
-    int32_t disp = (int32_t)i->disp;
+    int b = hb ? rc_use(c, i->base) : H_NONE;
+    int x = hx ? rc_use(c, i->index) : H_NONE;
 
-    if (hb && hx) {
-        e_load(e, 4, H_RAX, greg(i->base));
-        e_load(e, 4, H_RCX, greg(i->index));
-        e_lea(e, 4, H_RAX, jmx(H_RAX, H_RCX, i->scale, disp));
-    } else if (hb) {
-        e_load(e, 4, H_RAX, greg(i->base));
-        if (disp) {
-            e_lea(e, 4, H_RAX, jm(H_RAX, disp));
-        }
-    } else if (hx) {
-        e_load(e, 4, H_RCX, greg(i->index));
-        e_lea(e, 4, H_RAX, jmx(H_NONE, H_RCX, i->scale, disp));
-    } else {
+    if (!hb && !hx) {
         e_mov_ri32(e, H_RAX, i->disp & i->amask);
         return;
     }
+    e_lea(e, 4, H_RAX, jmx(b, x, i->scale, (int32_t)i->disp));
     if (i->amask == 0xffff) {
         e_movzx_rr(e, 2, H_RAX, H_RAX);
     }
@@ -559,14 +872,29 @@ static void gen_mem(JitCtx *c, const X86Insn *i, bool write, int bytes)
     gen_tlb(c, write, bytes);
 }
 
-/* Call instruction k's handler with cur_insn set; continue (fall through)
+/* RAX <- host address of the stack slot at offset EAX (SS, 4 bytes). */
+static void gen_stack(JitCtx *c, bool write)
+{
+    gen_seg(c, R_SS, write);
+    gen_tlb(c, write, 4);
+}
+
+/* --- handler calls ------------------------------------------------------------------- */
+
+static void gen_insn_ptr(JitEmit *e, int h, const X86Insn *i)
+{
+    e_mov_ri64(e, h, (uint64_t)(uintptr_t)i);
+}
+
+/* Call instruction k's handler with the guest state in memory; continue
  * only when it returned k + 1 and the block is still valid. */
 static void gen_handler_call(JitCtx *c, int k)
 {
     JitEmit *e = &c->e;
     X86Insn *i = &c->b->insns[k];
 
-    e_lea(e, 8, H_R13, jm(H_R12, BLK_INSN(k)));
+    sync_all(c);
+    gen_insn_ptr(e, H_R13, i);
     e_store(e, 8, cpuf(CPU_OFF(cur_insn)), H_R13);
     e_mov_rr(e, 8, H_RSI, H_R13);
     e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
@@ -574,121 +902,18 @@ static void gen_handler_call(JitCtx *c, int k)
     if (k == (int)c->b->ninsns) {
         /* The terminator never continues in line. */
         e_jmp(e, c->jit->epilogue);
-        return;
+    } else {
+        /* A store may have invalidated the block (self-modifying code):
+         * then RAX is k + 1, whose handler is the "leave here" stub. */
+        e_call(e, c->jit->post_call);
     }
-    /* Go on only with k + 1 in a block still valid: a store may have
-     * invalidated it (self-modifying code), and then RAX is k + 1, whose
-     * handler is now the "leave here" stub. */
-    e_call(e, c->jit->post_call);
-}
-
-/* --- group 1: moves, loads, stores, stack -------------------------------------- */
-
-static bool gen_move(JitCtx *c, const X86Insn *i, JitDesc d)
-{
-    JitEmit *e = &c->e;
-    int n = d.bytes;
-
-    switch (d.kind) {
-    case JK_NOP:
-        return true;
-    case JK_MOV_EG:
-        if (!d.mem) {
-            e_load(e, n, H_RAX, gregb(i->reg, n));
-            st_greg(e, i->rm, n, H_RAX);
-            return true;
-        }
-        gen_mem(c, i, true, n);
-        e_load(e, n, H_RCX, gregb(i->reg, n));
-        e_store(e, n, jm(H_RAX, 0), H_RCX);
-        return true;
-    case JK_MOFFS_ST:
-        gen_mem(c, i, true, n);
-        e_load(e, n, H_RCX, gregb(R_EAX, n));
-        e_store(e, n, jm(H_RAX, 0), H_RCX);
-        return true;
-    case JK_MOV_GE:
-    case JK_MOFFS_LD: {
-        int dst = d.kind == JK_MOFFS_LD ? R_EAX : i->reg;
-        if (!d.mem) {
-            e_load(e, n, H_RAX, gregb(i->rm, n));
-        } else {
-            gen_mem(c, i, false, n);
-            e_load(e, n, H_RAX, jm(H_RAX, 0));
-        }
-        st_greg(e, dst, n, H_RAX);
-        return true;
-    }
-    case JK_MOV_EI:
-        if (!d.mem) {
-            e_store_imm(e, n, gregb(i->rm, n), i->imm);
-            return true;
-        }
-        gen_mem(c, i, true, n);
-        e_store_imm(e, n, jm(H_RAX, 0), i->imm);
-        return true;
-    case JK_MOVZX8:
-    case JK_MOVSX8:
-    case JK_MOVZX16:
-    case JK_MOVSX16: {
-        int from = (d.kind == JK_MOVZX8 || d.kind == JK_MOVSX8) ? 1 : 2;
-        bool sx = d.kind == JK_MOVSX8 || d.kind == JK_MOVSX16;
-        JMem src;
-        if (!d.mem) {
-            src = gregb(i->rm, from);
-        } else {
-            gen_mem(c, i, false, from);
-            src = jm(H_RAX, 0);
-        }
-        if (sx) {
-            e_loadsx(e, from, H_RAX, src);
-        } else {
-            e_loadzx(e, from, H_RAX, src);
-        }
-        st_greg(e, i->reg, n, H_RAX);
-        return true;
-    }
-    case JK_LEA:
-        gen_ea(c, i);
-        st_greg(e, i->reg, n, H_RAX);
-        return true;
-    case JK_PUSH_R:
-    case JK_PUSH_I:
-        if (!(c->b->mode & BM_STACK32)) {
-            return false;
-        }
-        e_load(e, 4, H_RAX, greg(R_ESP));
-        e_lea(e, 4, H_RAX, jm(H_RAX, -4));
-        e_mov_rr(e, 4, H_R8, H_RAX);
-        gen_seg(c, R_SS, true);
-        gen_tlb(c, true, 4);
-        if (d.kind == JK_PUSH_R) {
-            e_load(e, 4, H_RCX, greg(i->reg));
-            e_store(e, 4, jm(H_RAX, 0), H_RCX);
-        } else {
-            e_store_imm(e, 4, jm(H_RAX, 0), i->imm);
-        }
-        e_store(e, 4, greg(R_ESP), H_R8);
-        return true;
-    case JK_POP_R:
-        if (!(c->b->mode & BM_STACK32)) {
-            return false;
-        }
-        e_load(e, 4, H_RAX, greg(R_ESP));
-        e_lea(e, 4, H_R8, jm(H_RAX, 4));
-        gen_seg(c, R_SS, false);
-        gen_tlb(c, false, 4);
-        e_load(e, 4, H_RCX, jm(H_RAX, 0));
-        e_store(e, 4, greg(R_ESP), H_R8);
-        e_store(e, 4, greg(i->reg), H_RCX);
-        return true;
-    }
-    return false;
+    rc_init(&c->rc);
+    c->cc = -1;
+    c->hf = false;
+    c->hf_cold = NULL;
 }
 
 /* --- lazy flags in host flags ------------------------------------------------------ */
-
-#define CCF(f)  CPU_OFF(f)
 
 static inline int cc_kind(int cc)
 {
@@ -700,25 +925,32 @@ static inline int cc_bytes(int cc)
 }
 
 /* Host flags <- the guest's arithmetic flags, from the lazy state of kind
- * `cc` (-1: whatever cpu->cc_op says).  SUB, ADD and LOGIC redo the
- * operation on the stored operands; the rest computes EFLAGS and loads
- * them (OF through an addition that overflows exactly when it is set,
- * the others with SAHF). */
+ * `cc` (-1: whatever cc_op says).  SUB, ADD and LOGIC redo the operation
+ * on the operands; the rest computes EFLAGS and loads them (OF through an
+ * addition that overflows exactly when it is set, the others with SAHF). */
 static void gen_flags_load(JitCtx *c, int cc)
 {
     JitEmit *e = &c->e;
     int kind = cc >= 0 ? cc_kind(cc) : -1, n = cc >= 0 ? cc_bytes(cc) : 4;
 
     if (kind == CCK_SUB || kind == CCK_ADD) {
-        e_load(e, 4, H_RAX, cpuf(CCF(cc_a)));
-        e_alu_rm(e, kind == CCK_SUB ? A_CMP : A_ADD, n, H_RAX, cpuf(CCF(cc_b)));
+        int op = kind == CCK_SUB ? A_CMP : A_ADD;
+        pend_get(c, F_A, H_RAX);
+        if (c->pend.src[F_B] == PS_REG) {
+            e_alu_rr(e, op, n, H_RAX, pend_host[F_B]);
+        } else if (c->pend.src[F_B] == PS_IMM) {
+            e_alu_ri(e, op, n, H_RAX, c->pend.imm[F_B]);
+        } else {
+            e_alu_rm(e, op, n, H_RAX, cpuf(CPU_OFF(cc_b)));
+        }
         return;
     }
     if (kind == CCK_LOGIC) {
-        e_load(e, 4, H_RAX, cpuf(CCF(cc_res)));
+        pend_get(c, F_RES, H_RAX);
         e_test_rr(e, n, H_RAX, H_RAX);
         return;
     }
+    pend_flush(c);
     e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(e, (const void *)x86_flags_compute);
     e_mov_rr(e, 4, H_RCX, H_RAX);
@@ -751,50 +983,50 @@ static int gen_cond(JitCtx *c, int cc)
         return cc;
     }
     int kind = c->cc >= 0 ? cc_kind(c->cc) : -1;
-    if (kind == CCK_SUB || kind == CCK_ADD || kind == CCK_LOGIC || kind < 0 ||
-        kind == CCK_EFLAGS) {
-        if (kind == CCK_EFLAGS) {
-            kind = -1;
-        }
-        gen_flags_load(c, kind < 0 ? -1 : c->cc);
+    if (kind == CCK_SUB || kind == CCK_ADD || kind == CCK_LOGIC) {
+        gen_flags_load(c, c->cc);
         flags_loaded(c);
         return cc;
     }
-    /* ZF, SF, PF come from the result for every kind; CF of shifts and
-     * multiplications is cc_b != 0. */
-    if (cc == HC_E || cc == HC_NE || cc == HC_S || cc == HC_NS || cc == HC_P || cc == HC_NP) {
-        e_load(e, 4, H_RAX, cpuf(CCF(cc_res)));
-        e_test_rr(e, cc_bytes(c->cc), H_RAX, H_RAX);
-        return cc;
-    }
-    if ((kind == CCK_SHIFT || kind == CCK_MUL) && (cc == HC_B || cc == HC_AE)) {
-        e_load(e, 4, H_RAX, cpuf(CCF(cc_b)));
-        e_grp3_r(e, 3, 4, H_RAX);               /* neg: CF = (cc_b != 0) */
-        return cc;
+    if (kind > 0) {
+        /* ZF, SF, PF come from the result for every kind; CF of shifts
+         * and multiplications is cc_b != 0. */
+        if (cc == HC_E || cc == HC_NE || cc == HC_S || cc == HC_NS || cc == HC_P ||
+            cc == HC_NP) {
+            pend_get(c, F_RES, H_RAX);
+            e_test_rr(e, cc_bytes(c->cc), H_RAX, H_RAX);
+            return cc;
+        }
+        if ((kind == CCK_SHIFT || kind == CCK_MUL) && (cc == HC_B || cc == HC_AE)) {
+            pend_get(c, F_B, H_RAX);
+            e_grp3_r(e, 3, 4, H_RAX);           /* neg: CF = (cc_b != 0) */
+            return cc;
+        }
     }
     gen_flags_load(c, -1);
     flags_loaded(c);
     return cc;
 }
 
-/* R9D <- the guest's CF (0 or 1); R9 survives the memory-operand code. */
+/* ESI <- the guest's CF (0 or 1). */
 static void gen_cf(JitCtx *c)
 {
     JitEmit *e = &c->e;
     int kind = c->cc >= 0 ? cc_kind(c->cc) : -1;
     if (c->hf || kind == CCK_ADD || kind == CCK_SUB) {
         gen_cond(c, HC_B);
-        e_setcc(e, HC_B, H_R9);
-        e_movzx_rr(e, 1, H_R9, H_R9);
+        e_setcc(e, HC_B, H_RSI);
+        e_movzx_rr(e, 1, H_RSI, H_RSI);
         return;
     }
+    pend_flush(c);
     e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(e, (const void *)x86_flags_cf);
-    e_mov_rr(e, 4, H_R9, H_RAX);
+    e_mov_rr(e, 4, H_RSI, H_RAX);
 }
 
-/* The instruction leaves the lazy state `cc`; `exact`: the host flags are
- * the guest's flags now. */
+/* The instruction leaves the lazy state `cc` (-1: not a constant); `exact`:
+ * the host flags are the guest's flags now. */
 static void set_cc(JitCtx *c, int cc, bool exact)
 {
     c->cc = cc;
@@ -802,19 +1034,123 @@ static void set_cc(JitCtx *c, int cc, bool exact)
     c->hf_cold = exact ? c->cur_cold : NULL;
 }
 
-/* --- group 2: arithmetic -------------------------------------------------------------- */
+/* --- group 1: moves, loads, stores, stack -------------------------------------- */
 
-/* Operand E of i: register, or memory through RSI (host address, already
- * checked for `write`). */
-static JMem opnd_e(JitCtx *c, const X86Insn *i, int n, bool mem, bool write)
+/* Push the 32-bit value of host register `val` (or `imm` when val is
+ * H_NONE) on the 32-bit stack whose pointer is in host register sp. */
+static void gen_push32(JitCtx *c, int sp, int val, uint32_t imm)
 {
-    if (!mem) {
-        return gregb(i->rm, n);
+    JitEmit *e = &c->e;
+    e_lea(e, 4, H_RAX, jm(sp, -4));
+    gen_stack(c, true);
+    if (val == H_NONE) {
+        e_store_imm(e, 4, jm(H_RAX, 0), imm);
+    } else {
+        e_store(e, 4, jm(H_RAX, 0), val);
     }
-    gen_mem(c, i, write, n);
-    e_mov_rr(&c->e, 8, H_RSI, H_RAX);
-    return jm(H_RSI, 0);
+    e_lea(e, 4, sp, jm(sp, -4));
+    rc_set_dirty(c, R_ESP);
 }
+
+static bool gen_move(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    JitEmit *e = &c->e;
+    int n = d.bytes;
+
+    switch (d.kind) {
+    case JK_NOP:
+        return true;
+    case JK_MOV_EG:
+    case JK_MOFFS_ST: {
+        int src = d.kind == JK_MOFFS_ST ? R_EAX : i->reg;
+        if (!d.mem) {
+            prep_bytes(c, n, i->rm, src);
+            gop_load(e, n, H_RCX, gop(c, src, n), false);
+            to_greg(c, i->rm, n, H_RCX);
+            return true;
+        }
+        GOp v = gop(c, src, n);
+        if (v.h == H_NONE) {
+            e_loadzx(e, n, H_RSI, v.m);
+            v.h = H_RSI;
+        }
+        gen_mem(c, i, true, n);
+        e_store(e, n, jm(H_RAX, 0), v.h);
+        return true;
+    }
+    case JK_MOV_GE:
+    case JK_MOFFS_LD: {
+        int dst = d.kind == JK_MOFFS_LD ? R_EAX : i->reg;
+        if (!d.mem) {
+            prep_bytes(c, n, i->rm, dst);
+            gop_load(e, n, H_RCX, gop(c, i->rm, n), false);
+        } else {
+            gen_mem(c, i, false, n);
+            e_loadzx(e, n, H_RCX, jm(H_RAX, 0));
+        }
+        to_greg(c, dst, n, H_RCX);
+        return true;
+    }
+    case JK_MOV_EI:
+        if (!d.mem) {
+            e_mov_ri32(e, H_RCX, i->imm);
+            to_greg(c, i->rm, n, H_RCX);
+            return true;
+        }
+        gen_mem(c, i, true, n);
+        e_store_imm(e, n, jm(H_RAX, 0), i->imm);
+        return true;
+    case JK_MOVZX8:
+    case JK_MOVSX8:
+    case JK_MOVZX16:
+    case JK_MOVSX16: {
+        int from = (d.kind == JK_MOVZX8 || d.kind == JK_MOVSX8) ? 1 : 2;
+        bool sx = d.kind == JK_MOVSX8 || d.kind == JK_MOVSX16;
+        if (!d.mem) {
+            gop_load(e, from, H_RCX, gop(c, i->rm, from), sx);
+        } else {
+            gen_mem(c, i, false, from);
+            if (sx) {
+                e_loadsx(e, from, H_RCX, jm(H_RAX, 0));
+            } else {
+                e_loadzx(e, from, H_RCX, jm(H_RAX, 0));
+            }
+        }
+        to_greg(c, i->reg, n, H_RCX);
+        return true;
+    }
+    case JK_LEA:
+        gen_ea(c, i);
+        to_greg(c, i->reg, n, H_RAX);
+        return true;
+    case JK_PUSH_R:
+    case JK_PUSH_I: {
+        if (!(c->b->mode & BM_STACK32)) {
+            return false;
+        }
+        int sp = rc_use(c, R_ESP);
+        int v = d.kind == JK_PUSH_R ? rc_use(c, i->reg) : H_NONE;
+        gen_push32(c, sp, v, i->imm);
+        return true;
+    }
+    case JK_POP_R: {
+        if (!(c->b->mode & BM_STACK32)) {
+            return false;
+        }
+        int sp = rc_use(c, R_ESP);
+        e_mov_rr(e, 4, H_RAX, sp);
+        gen_stack(c, false);
+        e_load(e, 4, H_RCX, jm(H_RAX, 0));
+        e_lea(e, 4, sp, jm(sp, 4));
+        rc_set_dirty(c, R_ESP);
+        to_greg(c, i->reg, 4, H_RCX);       /* POP ESP: the value wins */
+        return true;
+    }
+    }
+    return false;
+}
+
+/* --- group 2: arithmetic -------------------------------------------------------------- */
 
 static bool gen_alu(JitCtx *c, const X86Insn *i, JitDesc d)
 {
@@ -837,55 +1173,88 @@ static bool gen_alu(JitCtx *c, const X86Insn *i, JitDesc d)
             op = op == A_ADC ? A_ADD : A_SUB;       /* CF is 0 */
             carry = false;
         } else {
-            gen_cf(c);                              /* R9D */
+            gen_cf(c);                              /* ESI */
         }
     }
-    /* EAX <- destination operand (a), ECX / imm <- source (b). */
-    JMem em = opnd_e(c, i, n, d.mem, dest_e && writes);
-    JMem a, bm;
-    if (dest_e) {
-        a = em;
-        bm = gregb(i->reg, n);
-    } else {
-        a = gregb(i->reg, n);
-        bm = em;
+    /* ECX <- destination operand (a), EDX / imm <- source (b). */
+    if (!d.mem) {
+        prep_bytes(c, n, i->rm, imm ? -1 : i->reg);
     }
-    e_loadzx(e, n, H_RAX, a);
+    GOp g = { H_NONE, { 0, 0, 0, 0 } }, er = g;
     if (!imm) {
-        e_loadzx(e, n, H_RCX, bm);
+        g = gop(c, i->reg, n);
+    }
+    int hb = H_RDX;                             /* b, unless an immediate */
+    if (!d.mem) {
+        er = gop(c, i->rm, n);
+    } else {
+        if (dest_e && !imm && g.h == H_NONE) {
+            /* A byte register kept in memory: read it now (the memory
+             * operand's code uses RAX, RCX, RDX). */
+            e_loadzx(e, n, H_R11, g.m);
+            g.h = H_R11;
+        }
+        gen_mem(c, i, dest_e && writes, n);
+        er = (GOp){ H_NONE, jm(H_RAX, 0) };
+    }
+    if (dest_e) {
+        gop_load(e, n, H_RCX, er, false);
+        if (!imm) {
+            if (g.h != H_NONE) {
+                hb = g.h;
+            } else {
+                gop_load(e, n, H_RDX, g, false);
+            }
+        }
+    } else {
+        gop_load(e, n, H_RCX, g, false);
+        gop_load(e, n, H_RDX, er, false);
     }
     bool arith = op == A_ADD || op == A_ADC || op == A_SUB || op == A_SBB || op == A_CMP;
-    if (arith) {
-        e_store(e, 4, cpuf(CCF(cc_a)), H_RAX);
-        if (imm) {
-            e_store_imm(e, 4, cpuf(CCF(cc_b)), i->imm);
-        } else {
-            e_store(e, 4, cpuf(CCF(cc_b)), H_RCX);
-        }
-    }
     int kind = op == A_ADD || op == A_ADC ? CCK_ADD : op == A_SUB || op == A_SBB || op == A_CMP
                ? CCK_SUB : CCK_LOGIC;
+    if (arith) {
+        pend_set(c, F_A, H_RCX);
+        if (imm) {
+            pend_set_imm(c, F_B, i->imm);
+        } else if (n == 4 || hb == H_RDX) {
+            pend_set(c, F_B, hb);
+        } else {
+            e_movzx_rr(e, n, pend_host[F_B], hb);
+            c->pend.src[F_B] = PS_REG;
+        }
+    }
     if (carry) {
         /* cc_op: ADD/SUB without carry in, ADC/SBB with (kind + 1). */
-        e_lea(e, 4, H_R8, jmx(H_NONE, H_R9, 2, CC_OP(kind, szi)));
-        e_bt_ri(e, 4, H_R9, 0);
+        e_lea(e, 4, H_RDI, jmx(H_NONE, H_RSI, 2, CC_OP(kind, szi)));
+        e_bt_ri(e, 4, H_RSI, 0);
     }
     /* CMP as SUB: the result goes to cc_res (same host flags). */
     int hop = op == A_CMP ? A_SUB : op;
     if (imm) {
-        e_alu_ri(e, hop, n, H_RAX, i->imm);
+        e_alu_ri(e, hop, n, H_RCX, i->imm);
     } else {
-        e_alu_rr(e, hop, n, H_RAX, H_RCX);
+        e_alu_rr(e, hop, n, H_RCX, hb);
     }
     if (writes) {
-        e_store(e, n, dest_e ? em : a, H_RAX);
+        if (dest_e) {
+            gop_store(e, n, er, H_RCX);
+            if (!d.mem) {
+                gop_wrote(c, i->rm, er);
+            }
+        } else {
+            gop_store(e, n, g, H_RCX);
+            gop_wrote(c, i->reg, g);
+        }
     }
-    e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
+    pend_set(c, F_RES, H_RCX);
     if (carry) {
-        e_store(e, 4, cpuf(CCF(cc_op)), H_R8);
+        e_store(e, 4, cpuf(CPU_OFF(cc_op)), H_RDI);
+        c->pend.src[F_OP] = PS_MEM;
+        c->pend.imm[F_OP] = 0;
         set_cc(c, -1, true);
     } else {
-        e_store_imm(e, 4, cpuf(CCF(cc_op)), CC_OP(kind, szi));
+        pend_set_imm(c, F_OP, CC_OP(kind, szi));
         set_cc(c, CC_OP(kind, szi), true);
     }
     return true;
@@ -895,51 +1264,55 @@ static bool gen_unary(JitCtx *c, const X86Insn *i, JitDesc d)
 {
     JitEmit *e = &c->e;
     int n = d.bytes, szi = n == 1 ? 0 : n == 2 ? 1 : 2;
-    JMem m = opnd_e(c, i, n, d.mem, true);
+    GOp o;
+    if (d.mem) {
+        gen_mem(c, i, true, n);
+        o = (GOp){ H_NONE, jm(H_RAX, 0) };
+    } else {
+        o = gop(c, i->rm, n);
+    }
 
     switch (d.kind) {
     case JK_NOT:
-        e_load(e, n, H_RAX, m);
-        e_grp3_r(e, 2, n, H_RAX);
-        e_store(e, n, m, H_RAX);
-        return true;
+        gop_load(e, n, H_RCX, o, false);
+        e_grp3_r(e, 2, n, H_RCX);
+        break;
     case JK_NEG:
-        e_loadzx(e, n, H_RAX, m);
-        e_store_imm(e, 4, cpuf(CCF(cc_a)), 0);
-        e_store(e, 4, cpuf(CCF(cc_b)), H_RAX);
-        e_grp3_r(e, 3, n, H_RAX);
-        e_store(e, n, m, H_RAX);
-        e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
-        e_store_imm(e, 4, cpuf(CCF(cc_op)), CC_OP(CCK_SUB, szi));
+        gop_load(e, n, H_RCX, o, false);
+        pend_set_imm(c, F_A, 0);
+        pend_set(c, F_B, H_RCX);
+        e_grp3_r(e, 3, n, H_RCX);
+        pend_set(c, F_RES, H_RCX);
+        pend_set_imm(c, F_OP, CC_OP(CCK_SUB, szi));
         set_cc(c, CC_OP(CCK_SUB, szi), true);
-        return true;
+        break;
     case JK_INC:
     case JK_DEC: {
         /* x86_set_incdec: the CF-defining operation is kept. */
         int kind = c->cc >= 0 ? cc_kind(c->cc) : -1;
         if (kind < 0) {
-            e_load(e, 4, H_RCX, cpuf(CCF(cc_op)));
+            pend_flush(c);
+            e_load(e, 4, H_RCX, cpuf(CPU_OFF(cc_op)));
             e_mov_rr(e, 4, H_RDX, H_RCX);
             e_shift_ri(e, 5, 4, H_RDX, 3);
             e_alu_ri(e, A_CMP, 4, H_RDX, CCK_INC >> 1);
             c->hf = false;
             uint8_t *skip = e_jcc8(e, HC_E);
-            e_store(e, 4, cpuf(CCF(cc_prev_op)), H_RCX);
-            e_load(e, 4, H_RDX, cpuf(CCF(cc_res)));
-            e_store(e, 4, cpuf(CCF(cc_prev_res)), H_RDX);
+            e_store(e, 4, cpuf(CPU_OFF(cc_prev_op)), H_RCX);
+            e_load(e, 4, H_RDX, cpuf(CPU_OFF(cc_res)));
+            e_store(e, 4, cpuf(CPU_OFF(cc_prev_res)), H_RDX);
             e_fix8(e, skip);
         } else if (kind != CCK_INC && kind != CCK_DEC) {
-            e_store_imm(e, 4, cpuf(CCF(cc_prev_op)), (uint32_t)c->cc);
-            e_load(e, 4, H_RDX, cpuf(CCF(cc_res)));
-            e_store(e, 4, cpuf(CCF(cc_prev_res)), H_RDX);
+            e_store_imm(e, 4, cpuf(CPU_OFF(cc_prev_op)), (uint32_t)c->cc);
+            pend_get(c, F_RES, H_RDX);
+            e_store(e, 4, cpuf(CPU_OFF(cc_prev_res)), H_RDX);
         }
         bool keep_cf = c->hf;       /* INC/DEC leave the host CF alone too */
-        e_loadzx(e, n, H_RAX, m);
-        e_incdec_r(e, d.kind == JK_DEC, n, H_RAX);
-        e_store(e, n, m, H_RAX);
-        e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
+        gop_load(e, n, H_RCX, o, false);
+        e_incdec_r(e, d.kind == JK_DEC, n, H_RCX);
+        pend_set(c, F_RES, H_RCX);
         int cc = CC_OP(d.kind == JK_DEC ? CCK_DEC : CCK_INC, szi);
-        e_store_imm(e, 4, cpuf(CCF(cc_op)), cc);
+        pend_set_imm(c, F_OP, cc);
         JitCold *prev = c->hf_cold;
         set_cc(c, cc, keep_cf);
         if (keep_cf && prev) {
@@ -948,10 +1321,16 @@ static bool gen_unary(JitCtx *c, const X86Insn *i, JitDesc d)
             c->hf = false;
             c->hf_cold = NULL;
         }
-        return true;
+        break;
     }
+    default:
+        return false;
     }
-    return false;
+    gop_store(e, n, o, H_RCX);
+    if (!d.mem) {
+        gop_wrote(c, i->rm, o);
+    }
+    return true;
 }
 
 static bool gen_shift(JitCtx *c, const X86Insn *i, JitDesc d)
@@ -963,31 +1342,40 @@ static bool gen_shift(JitCtx *c, const X86Insn *i, JitDesc d)
     if ((i->imm & 0x100) || cnt == 0 || (int)cnt >= bits) {
         return false;
     }
-    JMem m = opnd_e(c, i, n, d.mem, true);
-    e_loadzx(e, n, H_RAX, m);
+    GOp o;
+    if (d.mem) {
+        gen_mem(c, i, true, n);
+        o = (GOp){ H_NONE, jm(H_RAX, 0) };
+    } else {
+        o = gop(c, i->rm, n);
+    }
+    gop_load(e, n, H_RCX, o, false);
     if (d.op == 5) {
         /* SHR: OF is the original top bit. */
-        e_mov_rr(e, 4, H_RDX, H_RAX);
+        e_mov_rr(e, 4, H_RDX, H_RCX);
         e_shift_ri(e, 5, 4, H_RDX, (uint8_t)(bits - 1));
     }
-    e_shift_ri(e, d.op == 6 ? 4 : d.op, n, H_RAX, (uint8_t)cnt);
-    e_setcc(e, HC_B, H_RCX);
-    e_movzx_rr(e, 1, H_RCX, H_RCX);
-    e_store(e, n, m, H_RAX);
+    e_shift_ri(e, d.op == 6 ? 4 : d.op, n, H_RCX, (uint8_t)cnt);
+    e_setcc(e, HC_B, H_RSI);
+    e_movzx_rr(e, 1, H_RSI, H_RSI);
+    gop_store(e, n, o, H_RCX);
+    if (!d.mem) {
+        gop_wrote(c, i->rm, o);
+    }
     if (d.op == 4 || d.op == 6) {
         /* SHL: OF = top bit of the result xor CF. */
-        e_mov_rr(e, 4, H_RDX, H_RAX);
+        e_mov_rr(e, 4, H_RDX, H_RCX);
         e_shift_ri(e, 5, 4, H_RDX, (uint8_t)(bits - 1));
-        e_alu_rr(e, A_XOR, 4, H_RDX, H_RCX);
+        e_alu_rr(e, A_XOR, 4, H_RDX, H_RSI);
     }
     if (d.op == 7) {
-        e_store_imm(e, 4, cpuf(CCF(cc_a)), 0);
+        pend_set_imm(c, F_A, 0);
     } else {
-        e_store(e, 4, cpuf(CCF(cc_a)), H_RDX);
+        pend_set(c, F_A, H_RDX);
     }
-    e_store(e, 4, cpuf(CCF(cc_b)), H_RCX);
-    e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
-    e_store_imm(e, 4, cpuf(CCF(cc_op)), CC_OP(CCK_SHIFT, szi));
+    pend_set(c, F_B, H_RSI);
+    pend_set(c, F_RES, H_RCX);
+    pend_set_imm(c, F_OP, CC_OP(CCK_SHIFT, szi));
     set_cc(c, CC_OP(CCK_SHIFT, szi), false);
     return true;
 }
@@ -996,26 +1384,33 @@ static bool gen_imul(JitCtx *c, const X86Insn *i, JitDesc d)
 {
     JitEmit *e = &c->e;
     int n = d.bytes, szi = n == 2 ? 1 : 2;
-    JMem m = opnd_e(c, i, n, d.mem, false);
+    GOp a = { H_NONE, { 0, 0, 0, 0 } };
 
     if (d.kind == JK_IMUL_GE) {
-        e_loadzx(e, n, H_RAX, gregb(i->reg, n));
-        e_loadzx(e, n, H_RCX, m);
-        e_imul_rr(e, n, H_RAX, H_RCX);
+        a = gop(c, i->reg, n);
+    }
+    if (d.mem) {
+        gen_mem(c, i, false, n);
+        e_loadzx(e, n, H_RDX, jm(H_RAX, 0));
     } else {
-        e_loadzx(e, n, H_RCX, m);
-        e_imul_rri(e, n, H_RAX, H_RCX, i->imm);
+        gop_load(e, n, H_RDX, gop(c, i->rm, n), false);
+    }
+    if (d.kind == JK_IMUL_GE) {
+        gop_load(e, n, H_RCX, a, false);
+        e_imul_rr(e, n, H_RCX, H_RDX);
+    } else {
+        e_imul_rri(e, n, H_RCX, H_RDX, i->imm);
         if (n == 2) {
-            e_movzx_rr(e, 2, H_RAX, H_RAX);
+            e_movzx_rr(e, 2, H_RCX, H_RCX);
         }
     }
-    e_setcc(e, HC_B, H_RDX);
-    e_movzx_rr(e, 1, H_RDX, H_RDX);
-    e_store(e, n, gregb(i->reg, n), H_RAX);
-    e_store(e, 4, cpuf(CCF(cc_res)), H_RAX);
-    e_store(e, 4, cpuf(CCF(cc_a)), H_RDX);
-    e_store(e, 4, cpuf(CCF(cc_b)), H_RDX);
-    e_store_imm(e, 4, cpuf(CCF(cc_op)), CC_OP(CCK_MUL, szi));
+    e_setcc(e, HC_B, H_RSI);
+    e_movzx_rr(e, 1, H_RSI, H_RSI);
+    to_greg(c, i->reg, n, H_RCX);
+    pend_set(c, F_RES, H_RCX);
+    pend_set(c, F_A, H_RSI);
+    pend_set(c, F_B, H_RSI);
+    pend_set_imm(c, F_OP, CC_OP(CCK_MUL, szi));
     set_cc(c, CC_OP(CCK_MUL, szi), false);
     return true;
 }
@@ -1041,10 +1436,15 @@ static bool gen_group2(JitCtx *c, const X86Insn *i, JitDesc d)
         return gen_imul(c, i, d);
     case JK_XCHG: {
         JitEmit *e = &c->e;
-        e_load(e, d.bytes, H_RAX, gregb(i->rm, d.bytes));
-        e_load(e, d.bytes, H_RCX, gregb(i->reg, d.bytes));
-        st_greg(e, i->rm, d.bytes, H_RCX);
-        st_greg(e, i->reg, d.bytes, H_RAX);
+        int n = d.bytes;
+        prep_bytes(c, n, i->rm, i->reg);
+        GOp a = gop(c, i->rm, n), b = gop(c, i->reg, n);
+        gop_load(e, n, H_RCX, a, false);
+        gop_load(e, n, H_RDX, b, false);
+        gop_store(e, n, a, H_RDX);
+        gop_wrote(c, i->rm, a);
+        gop_store(e, n, b, H_RCX);
+        gop_wrote(c, i->reg, b);
         return true;
     }
     }
@@ -1073,14 +1473,10 @@ void *x86_jit_next(X86CPU *cpu)
     return b->jit_body;
 }
 
-static void gen_next(JitCtx *c)
-{
-    e_jmp(&c->e, c->jit->next);
-}
-
-/* The exit of a direct branch to `target`: a jump that the dispatcher
- * patches to the target's host code once both are translated and in one
- * page; until then it asks for that and looks the target up. */
+/* The exit of a direct branch to `target` (the guest state is in memory):
+ * a jump that the dispatcher patches to the target's host code once both
+ * are translated and in one page; until then it asks for that and looks
+ * the target up. */
 static void gen_exit(JitCtx *c, uint32_t target, bool fast)
 {
     JitEmit *e = &c->e;
@@ -1107,19 +1503,6 @@ static void gen_cs_check_r(JitCtx *c, int h)
     jump_slow(c, HC_A);
 }
 
-/* Push the 32-bit value of host register `val` (not RAX-RDX, R8). */
-static void gen_push32(JitCtx *c, int val)
-{
-    JitEmit *e = &c->e;
-    e_load(e, 4, H_RAX, greg(R_ESP));
-    e_lea(e, 4, H_RAX, jm(H_RAX, -4));
-    e_mov_rr(e, 4, H_R8, H_RAX);
-    gen_seg(c, R_SS, true);
-    gen_tlb(c, true, 4);
-    e_store(e, 4, jm(H_RAX, 0), val);
-    e_store(e, 4, greg(R_ESP), H_R8);
-}
-
 static bool gen_branch(JitCtx *c, const X86Insn *i, JitDesc d)
 {
     JitEmit *e = &c->e;
@@ -1128,94 +1511,120 @@ static bool gen_branch(JitCtx *c, const X86Insn *i, JitDesc d)
     switch (d.kind) {
     case JK_JCC: {
         int hc = gen_cond(c, d.op);
+        if (c->ncold >= (int)G_N_ELEMENTS(c->cold) - 1) {
+            c->fail = true;
+            return true;
+        }
         JitCold *cd = &c->cold[c->ncold++];
         *cd = (JitCold){ .type = COLD_EXIT, .k = c->k, .target = i->imm, .fast = true,
-                         .regen = -2 };
+                         .regen = -2, .rc = c->rc, .pend = c->pend };
         cd->sites[cd->nsites++] = e_jcc(e, hc, NULL);
         return true;
     }
     case JK_JMP:
         gen_cs_check(c, i->imm);
+        sync_all(c);
         gen_exit(c, i->imm, true);
         c->unreachable = true;
         return true;
     case JK_BLOCK_END:
         /* After a handler call the mode may have changed. */
+        sync_all(c);
         gen_exit(c, i->eip, c->k == 0 || last_inline);
         c->unreachable = true;
         return true;
-    case JK_CALL_REL:
+    case JK_CALL_REL: {
         if (!(c->b->mode & BM_STACK32) || (i->flags & IF_OP16)) {
             return false;
         }
+        int sp = rc_use(c, R_ESP);
         gen_cs_check(c, i->imm);
-        e_mov_ri32(e, H_R9, next_eip(i));
-        gen_push32(c, H_R9);
+        gen_push32(c, sp, H_NONE, next_eip(i));
+        sync_all(c);
         gen_exit(c, i->imm, true);
         c->unreachable = true;
         return true;
-    case JK_RET:
+    }
+    case JK_RET: {
         if (!(c->b->mode & BM_STACK32)) {
             return false;
         }
-        e_load(e, 4, H_RAX, greg(R_ESP));
-        e_lea(e, 4, H_R8, jm(H_RAX, 4 + (d.op ? (int32_t)i->imm : 0)));
-        gen_seg(c, R_SS, false);
-        gen_tlb(c, false, 4);
-        e_load(e, 4, H_R9, jm(H_RAX, 0));
-        gen_cs_check_r(c, H_R9);
-        e_store(e, 4, greg(R_ESP), H_R8);
-        e_store(e, 4, cpuf(CPU_OFF(eip)), H_R9);
-        gen_next(c);
+        int sp = rc_use(c, R_ESP);
+        e_mov_rr(e, 4, H_RAX, sp);
+        gen_stack(c, false);
+        e_load(e, 4, H_RSI, jm(H_RAX, 0));
+        gen_cs_check_r(c, H_RSI);
+        e_lea(e, 4, sp, jm(sp, 4 + (d.op ? (int32_t)i->imm : 0)));
+        rc_set_dirty(c, R_ESP);
+        e_store(e, 4, cpuf(CPU_OFF(eip)), H_RSI);
+        sync_all(c);
+        e_jmp(e, c->jit->next);
         c->unreachable = true;
         return true;
+    }
     case JK_JMP_E:
-    case JK_CALL_E:
-        if (d.kind == JK_CALL_E && !(c->b->mode & BM_STACK32)) {
+    case JK_CALL_E: {
+        bool call = d.kind == JK_CALL_E;
+        if (call && !(c->b->mode & BM_STACK32)) {
             return false;
         }
+        int sp = call ? rc_use(c, R_ESP) : H_NONE;
         if (d.mem) {
             gen_mem(c, i, false, 4);
-            e_load(e, 4, H_R9, jm(H_RAX, 0));
+            e_load(e, 4, H_RSI, jm(H_RAX, 0));
         } else {
-            e_load(e, 4, H_R9, greg(i->rm));
+            e_mov_rr(e, 4, H_RSI, rc_use(c, i->rm));
         }
-        gen_cs_check_r(c, H_R9);
-        if (d.kind == JK_CALL_E) {
-            e_mov_ri32(e, H_R10, next_eip(i));
-            gen_push32(c, H_R10);
+        gen_cs_check_r(c, H_RSI);
+        if (call) {
+            gen_push32(c, sp, H_NONE, next_eip(i));
         }
-        e_store(e, 4, cpuf(CPU_OFF(eip)), H_R9);
-        gen_next(c);
+        e_store(e, 4, cpuf(CPU_OFF(eip)), H_RSI);
+        sync_all(c);
+        e_jmp(e, c->jit->next);
         c->unreachable = true;
         return true;
+    }
     case JK_SETCC:
         if (!d.mem) {
             int hc = gen_cond(c, (int)i->imm);
-            e_setcc(e, hc, H_RAX);
-            st_greg(e, i->rm, 1, H_RAX);
+            GOp o = gop(c, i->rm, 1);
+            if (o.h == H_NONE) {
+                e_setcc(e, hc, H_RCX);
+                e_store(e, 1, o.m, H_RCX);
+            } else {
+                e_setcc(e, hc, o.h);
+                gop_wrote(c, i->rm, o);
+            }
             return true;
         } else {
             /* The condition first: its computation may call out. */
             int hc = gen_cond(c, (int)i->imm);
-            e_setcc(e, hc, H_R13);
+            e_setcc(e, hc, H_RSI);
             gen_mem(c, i, true, 1);
-            e_store(e, 1, jm(H_RAX, 0), H_R13);
+            e_store(e, 1, jm(H_RAX, 0), H_RSI);
             return true;
         }
     case JK_CMOV: {
         int n = d.bytes;
-        /* The source is read whatever the condition (it may fault). */
-        if (d.mem) {
-            gen_mem(c, i, false, n);
-            e_loadzx(e, n, H_R13, jm(H_RAX, 0));
-        } else {
-            e_loadzx(e, n, H_R13, gregb(i->rm, n));
+        if (!d.mem) {
+            GOp s = gop(c, i->rm, n), t = gop(c, i->reg, n);
+            int hc = gen_cond(c, (int)i->imm);
+            e_cmovcc(e, n, hc, t.h, s.h);
+            gop_wrote(c, i->reg, t);
+            return true;
         }
+        /* The source is read whatever the condition (it may fault). */
         int hc = gen_cond(c, (int)i->imm);
-        e_loadzx(e, n, H_RAX, gregb(i->reg, n));
-        e_cmovcc(e, n, hc, H_RAX, H_R13);
-        st_greg(e, i->reg, n, H_RAX);
+        e_setcc(e, hc, H_RDI);
+        gen_mem(c, i, false, n);
+        e_loadzx(e, n, H_RDX, jm(H_RAX, 0));
+        GOp t = gop(c, i->reg, n);
+        e_test_rr(e, 1, H_RDI, H_RDI);
+        e_cmovcc(e, n, HC_NE, t.h, H_RDX);
+        gop_wrote(c, i->reg, t);
+        c->hf = false;
+        c->hf_cold = NULL;
         return true;
     }
     }
@@ -1228,20 +1637,25 @@ static void gen_insn(JitCtx *c, int k)
 {
     X86Insn *i = &c->b->insns[k];
     JitDesc d = desc_of(i->fn);
-    uint8_t *start = c->e.p;
-    int ncold = c->ncold;
-
-    int cc = c->cc;
-    bool hf = c->hf;
-    JitCold *hf_cold = c->hf_cold;
 
     c->k = k;
     c->cur_cold = NULL;
+    c->pinned = 0;
+    c->mem_regs = 0;
+    c->rc_at[k] = c->rc;
+    c->pend_at[k] = c->pend;
     if (c->unreachable) {
         c->lab[k] = NULL;
         return;
     }
     if (d.kind != JK_CALL && (k < (int)c->b->ninsns || d.kind == JK_BLOCK_END)) {
+        uint8_t *start = c->e.p;
+        int ncold = c->ncold;
+        RCache rc = c->rc;
+        Pend pend = c->pend;
+        int cc = c->cc;
+        bool hf = c->hf;
+        JitCold *hf_cold = c->hf_cold;
         bool ok = d.kind < JK_XCHG ? gen_move(c, i, d) : d.kind < JK_JCC ? gen_group2(c, i, d)
                   : gen_branch(c, i, d);
         if (ok) {
@@ -1257,18 +1671,19 @@ static void gen_insn(JitCtx *c, int k)
         c->e.p = start;
         c->ncold = ncold;
         c->cur_cold = NULL;
+        c->rc = rc;
+        c->pend = pend;
         c->cc = cc;
         c->hf = hf;
         c->hf_cold = hf_cold;
     }
     gen_handler_call(c, k);
-    c->cc = -1;
-    c->hf = false;
-    c->hf_cold = NULL;
 }
 
-/* The slow path of instruction k: its handler, then back in line; or the
- * exit of its taken branch. */
+/* Out of line: the slow path of instruction k (the guest state in memory
+ * as it was where the jumps come from, the handler, then the register
+ * cache and the pending flags as the code after the instruction expects
+ * them), or the exit of its taken branch. */
 static void gen_cold(JitCtx *c, JitCold *cd)
 {
     JitEmit *e = &c->e;
@@ -1278,36 +1693,40 @@ static void gen_cold(JitCtx *c, JitCold *cd)
             e_patch_rel32(e, cd->sites[s], here);
         }
     }
+    pend_emit(e, &cd->pend);
+    rc_emit_writeback(e, &cd->rc);
     if (cd->type == COLD_EXIT) {
         c->k = cd->k;
         c->cur_cold = NULL;
-        for (int n = 0; n < c->ncold; n++) {
-            if (c->cold[n].type == COLD_SLOW && c->cold[n].k == cd->k) {
-                c->cur_cold = &c->cold[n];
-            }
-        }
+        c->rc = cd->rc;
+        c->rc.dirty = 0;
+        pend_init(&c->pend);
         gen_cs_check(c, cd->target);
         gen_exit(c, cd->target, cd->fast);
         return;
     }
-    e_lea(e, 8, H_RSI, jm(H_R12, BLK_INSN(cd->k)));
-    if (cd->regen == -2 && c->lab[cd->k + 1]) {
-        e_lea_rip(e, H_RDX, c->lab[cd->k + 1]);
+    int k = cd->k;
+    gen_insn_ptr(e, H_RSI, &c->b->insns[k]);
+    uint8_t *lab = c->lab[k + 1];
+    if (!lab) {
+        /* No host code there (it follows a jump): the interpreter goes on
+         * with k + 1 (the guest state is in memory). */
+        e_lea_rip(e, H_RDX, e_here_rx(e) + 7 + 5);
         e_jmp(e, c->jit->slow_common);
+        gen_insn_ptr(e, H_RAX, &c->b->insns[k + 1]);
+        e_jmp(e, c->jit->epilogue);
         return;
     }
     e_lea_rip(e, H_RDX, e_here_rx(e) + 7 + 5);
     e_jmp(e, c->jit->slow_common);
+    rc_emit_reload(e, &c->rc_at[k + 1]);
+    pend_emit_reload(e, &c->pend_at[k + 1]);
     if (cd->regen != -2) {
+        c->pend = c->pend_at[k + 1];
         gen_flags_load(c, cd->regen);
+        pend_emit_reload(e, &c->pend_at[k + 1]);
     }
-    if (c->lab[cd->k + 1]) {
-        e_jmp(e, c->lab[cd->k + 1]);
-    } else {
-        /* No host code there (it follows a jump): the interpreter goes on. */
-        e_lea(e, 8, H_RAX, jm(H_R12, BLK_INSN(cd->k + 1)));
-        e_jmp(e, c->jit->epilogue);
-    }
+    e_jmp(e, lab);
 }
 
 static bool gen_block(JitCtx *c)
@@ -1320,8 +1739,8 @@ static bool gen_block(JitCtx *c)
     e_alu_mi(e, A_CMP, 4, cpuf(CPU_OFF(mode)), b->mode);
     c->exit0_sites[c->nexit0++] = e_jcc(e, HC_NE, NULL);
     b->jit_chain_fast = e_here_rx(e);
-    e_mov_ri64(e, H_R12, (uint64_t)(uintptr_t)b);
-    e_store(e, 8, cpuf(CPU_OFF(cur_block)), H_R12);
+    e_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)b);
+    e_store(e, 8, cpuf(CPU_OFF(cur_block)), H_RAX);
     e_alu_mi(e, A_CMP, 4, cpuf(CPU_OFF(exit_request)), 0);
     c->exit0_sites[c->nexit0++] = e_jcc(e, HC_NE, NULL);
     e_alu_mi(e, A_CMP, 8, cpuf(CPU_OFF(budget)), 0);
@@ -1330,14 +1749,16 @@ static bool gen_block(JitCtx *c)
 
     b->jit_body = e_here_rx(e);
     c->cc = -1;
+    rc_init(&c->rc);
+    pend_init(&c->pend);
     for (uint32_t k = 0; k <= b->ninsns; k++) {
         c->lab[k] = e_here_rx(e);
         gen_insn(c, (int)k);
-        if (e->overflow) {
+        if (e->overflow || c->fail) {
             return false;
         }
     }
-    c->lab[b->ninsns + 1] = c->unreachable ? NULL : e_here_rx(e);
+    c->lab[b->ninsns + 1] = NULL;
     if (!c->unreachable) {
         /* The terminator was a handler call that does not return here. */
         e_jmp(e, c->jit->epilogue);
@@ -1347,12 +1768,12 @@ static bool gen_block(JitCtx *c)
      * not run the block. */
     for (int n = 0; n < c->ncold; n++) {
         gen_cold(c, &c->cold[n]);
-        if (e->overflow) {
+        if (e->overflow || c->fail) {
             return false;
         }
     }
     uint8_t *exit0 = e_here_rx(e);
-    e_mov_ri32(e, H_RAX, 0);
+    e_zero(e, H_RAX);
     e_jmp(e, c->jit->epilogue);
     if (e->overflow) {
         return false;
@@ -1361,6 +1782,25 @@ static bool gen_block(JitCtx *c)
         e_patch_rel32(e, c->exit0_sites[k], exit0);
     }
     return true;
+}
+
+/* VMKEMU_X86_JIT_DUMP: the host code and the guest code of a block, one
+ * line each (objdump -D -b binary -mi386:x86-64 --adjust-vma=ADDR). */
+static void jit_dump(X86CPU *cpu, X86Jit *jit, X86Block *b, const uint8_t *code, size_t len)
+{
+    fprintf(jit->dump, "block %08x at %p, %zu bytes, body at %p:",
+            b->eip, (void *)b->jit_chain, len, b->jit_body);
+    for (size_t n = 0; n < len; n++) {
+        fprintf(jit->dump, " %02x", code[n]);
+    }
+    uint8_t guest[4096];
+    uint32_t gl = MIN(b->size, (uint32_t)sizeof(guest));
+    as_read(cpu->bus.as, b->phys, guest, gl);
+    fprintf(jit->dump, "\nguest %08x %s:", b->eip, (b->mode & BM_CODE32) ? "32" : "16");
+    for (uint32_t n = 0; n < gl; n++) {
+        fprintf(jit->dump, " %02x", guest[n]);
+    }
+    fputc('\n', jit->dump);
 }
 
 bool x86_jit_translate(X86CPU *cpu, X86Block *b)
@@ -1375,11 +1815,15 @@ bool x86_jit_translate(X86CPU *cpu, X86Block *b)
         b->no_jit = true;
         return false;
     }
+    if (!jit->ctx) {
+        jit->ctx = g_new(JitCtx, 1);        /* large: it lives with the JIT */
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
-        JitCtx c = { .cpu = cpu, .jit = jit, .b = b, .e = jit_emitter(jit) };
-        uint8_t *start = c.e.p;
-        if (gen_block(&c)) {
-            size_t len = (size_t)(c.e.p - start);
+        JitCtx *c = jit->ctx;
+        *c = (JitCtx){ .cpu = cpu, .jit = jit, .b = b, .e = jit_emitter(jit) };
+        uint8_t *start = c->e.p;
+        if (gen_block(c)) {
+            size_t len = (size_t)(c->e.p - start);
             if (jit->perfmap) {
                 fprintf(jit->perfmap, "%lx %zx x86_%04x:%08x\n",
                         (unsigned long)(uintptr_t)b->jit_chain, len,
@@ -1387,28 +1831,18 @@ bool x86_jit_translate(X86CPU *cpu, X86Block *b)
                 fflush(jit->perfmap);
             }
             if (jit->dump) {
-                /* objdump -D -b binary -mi386:x86-64 --adjust-vma=ADDR */
-                fprintf(jit->dump, "block %08x at %p, %zu bytes, body at %p:",
-                        b->eip, (void *)b->jit_chain, len, b->jit_body);
-                for (size_t n = 0; n < len; n++) {
-                    fprintf(jit->dump, " %02x", start[n]);
-                }
-                uint8_t guest[4096];
-                uint32_t gl = MIN(b->size, (uint32_t)sizeof(guest));
-                as_read(cpu->bus.as, b->phys, guest, gl);
-                fprintf(jit->dump, "\nguest %08x %s:", b->eip, (b->mode & BM_CODE32) ? "32" : "16");
-                for (uint32_t n = 0; n < gl; n++) {
-                    fprintf(jit->dump, " %02x", guest[n]);
-                }
-                fputc('\n', jit->dump);
+                jit_dump(cpu, jit, b, start, len);
             }
             jit->used += (len + 15) & ~(size_t)15;
             cpu->stats.jit_blocks++;
             cpu->stats.jit_bytes = jit->used;
             return true;
         }
-        /* The buffer is full: drop all host code and start over. */
         b->jit_body = b->jit_chain = b->jit_chain_fast = NULL;
+        if (c->fail) {
+            break;                          /* not the buffer's fault */
+        }
+        /* The buffer is full: drop all host code and start over. */
         x86_code_drop_jit(cpu);
         x86_jit_reset(jit);
         cpu->stats.jit_flushes++;
