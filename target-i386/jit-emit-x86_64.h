@@ -465,6 +465,14 @@ static inline uint8_t *e_jcc8(JitEmit *e, int cc)
     e8(e, 0);
     return site;
 }
+/* Short forward jmp, fixed by e_fix8. */
+static inline uint8_t *e_jmp8(JitEmit *e)
+{
+    e8(e, 0xeb);
+    uint8_t *site = e->p;
+    e8(e, 0);
+    return site;
+}
 static inline void e_fix8(JitEmit *e, uint8_t *site)
 {
     if (!e->overflow) {

@@ -302,7 +302,7 @@ enum {
     JK_PUSH_R, JK_POP_R, JK_PUSH_I,
     JK_XCHG,
     JK_ALU_EG, JK_ALU_GE, JK_ALU_EI, JK_TEST_EG, JK_TEST_EI,
-    JK_INC, JK_DEC, JK_NOT, JK_NEG, JK_SHIFT, JK_IMUL_GE, JK_IMUL_GEI,
+    JK_INC, JK_DEC, JK_NOT, JK_NEG, JK_SHIFT, JK_ROT, JK_IMUL_GE, JK_IMUL_GEI,
     JK_JCC, JK_JMP, JK_BLOCK_END, JK_CALL_REL, JK_RET, JK_JMP_E, JK_CALL_E,
     JK_SETCC, JK_CMOV,
 };
@@ -363,6 +363,8 @@ static gpointer jit_descs_init(gpointer unused)
                 desc_add(x86_h_alu_ei[op][sz][mem], JK_ALU_EI, op, bytes, mem);
                 if (op >= 4) {
                     desc_add(x86_h_grp2[op][sz][mem], JK_SHIFT, op, bytes, mem);
+                } else if (op < 2) {
+                    desc_add(x86_h_grp2[op][sz][mem], JK_ROT, op, bytes, mem);
                 }
             }
             desc_add(x86_h_test_eg[sz][mem], JK_TEST_EG, 0, bytes, mem);
@@ -491,6 +493,14 @@ typedef struct JitCtx {
     JitCold *hf_cold;
     uint8_t *exit0_sites[4];        /* chain-entry checks that fail */
     int nexit0;
+    /* Segments assumed flat (seg_flat_r | seg_flat_w << 8), checked at
+     * the block's entry and after each handler call by guards whose
+     * immediates are patched at the end. */
+    uint32_t flat_need;
+    uint8_t *flat_imm[2 * (X86_MAX_BLOCK_INSNS + 2)];
+    int nflat_imm;
+    uint8_t *flat_fail_entry;       /* jcc rel32 of the entry guard */
+    uint8_t *flat_fail[X86_MAX_BLOCK_INSNS + 1];   /* ... after handler k */
 } JitCtx;
 
 static inline JMem greg(int n)
@@ -833,6 +843,12 @@ static void gen_seg(JitCtx *c, int s, bool write)
     JitEmit *e = &c->e;
     int32_t sg = CPU_OFF(seg) + s * (int32_t)sizeof(X86Seg);
     c->hf = false;
+    uint8_t flat = write ? c->cpu->seg_flat_w : c->cpu->seg_flat_r;
+    if (!c->b->no_flat && (flat & (1u << s))) {
+        /* Base 0, no limit: the guards make sure it stays so. */
+        c->flat_need |= (1u << s) << (write ? 8 : 0);
+        return;
+    }
     e_mov_rr(e, 4, H_RDX, H_RAX);
     e_alu_rm(e, A_SUB, 4, H_RDX, jm(H_RBX, sg + (int32_t)(write ? offsetof(X86Seg, wlo)
                                                              : offsetof(X86Seg, rlo))));
@@ -881,6 +897,34 @@ static void gen_stack(JitCtx *c, bool write)
 
 /* --- handler calls ------------------------------------------------------------------- */
 
+/* The flat-segment guard; returns the rel32 of its failure jump. */
+static uint8_t *gen_flat_guard(JitCtx *c)
+{
+    JitEmit *e = &c->e;
+    e_loadzx(e, 2, H_RAX, cpuf(CPU_OFF(seg_flat_r)));
+    e8(e, 0x25);                                /* and eax, imm32 */
+    c->flat_imm[c->nflat_imm++] = e->p;
+    e32(e, 0);
+    e8(e, 0x3d);                                /* cmp eax, imm32 */
+    c->flat_imm[c->nflat_imm++] = e->p;
+    e32(e, 0);
+    return e_jcc(e, HC_NE, NULL);
+}
+
+/* A block translated for flat segments entered when they are not: forget
+ * that translation (unless it was replaced already) and interpret. */
+X86Insn *x86_jit_flat_miss(X86CPU *cpu, void *body);
+X86Insn *x86_jit_flat_miss(X86CPU *cpu, void *body)
+{
+    X86Block *b = cpu->cur_block;
+    if (b->jit_body == body) {
+        b->jit_body = b->jit_chain = b->jit_chain_fast = NULL;
+        b->no_flat = true;
+        b->hits = 0;
+    }
+    return b->insns;
+}
+
 static void gen_insn_ptr(JitEmit *e, int h, const X86Insn *i)
 {
     e_mov_ri64(e, h, (uint64_t)(uintptr_t)i);
@@ -906,6 +950,12 @@ static void gen_handler_call(JitCtx *c, int k)
         /* A store may have invalidated the block (self-modifying code):
          * then RAX is k + 1, whose handler is the "leave here" stub. */
         e_call(e, c->jit->post_call);
+        /* It may also have loaded a segment register. */
+        if (c->nflat_imm + 2 <= (int)G_N_ELEMENTS(c->flat_imm)) {
+            c->flat_fail[k] = gen_flat_guard(c);
+        } else {
+            c->fail = true;
+        }
     }
     rc_init(&c->rc);
     c->cc = -1;
@@ -951,6 +1001,19 @@ static void gen_flags_load(JitCtx *c, int cc)
         return;
     }
     pend_flush(c);
+    /* Not known here: the two commonest kinds are checked at run time. */
+    e_alu_mi(e, A_CMP, 4, cpuf(CPU_OFF(cc_op)), CC_OP(CCK_SUB, 2));
+    uint8_t *not_sub = e_jcc8(e, HC_NE);
+    e_load(e, 4, H_RAX, cpuf(CPU_OFF(cc_a)));
+    e_alu_rm(e, A_CMP, 4, H_RAX, cpuf(CPU_OFF(cc_b)));
+    uint8_t *done1 = e_jmp8(e);
+    e_fix8(e, not_sub);
+    e_alu_mi(e, A_CMP, 4, cpuf(CPU_OFF(cc_op)), CC_OP(CCK_LOGIC, 2));
+    uint8_t *not_logic = e_jcc8(e, HC_NE);
+    e_load(e, 4, H_RAX, cpuf(CPU_OFF(cc_res)));
+    e_test_rr(e, 4, H_RAX, H_RAX);
+    uint8_t *done2 = e_jmp8(e);
+    e_fix8(e, not_logic);
     e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(e, (const void *)x86_flags_compute);
     e_mov_rr(e, 4, H_RCX, H_RAX);
@@ -960,6 +1023,8 @@ static void gen_flags_load(JitCtx *c, int cc)
     e8(e, 0x88);
     e8(e, 0xc4);                                /* mov ah, al */
     e_sahf(e);
+    e_fix8(e, done1);
+    e_fix8(e, done2);
 }
 
 /* The host flags were just loaded from the lazy state: valid from here,
@@ -1260,6 +1325,83 @@ static bool gen_alu(JitCtx *c, const X86Insn *i, JitDesc d)
     return true;
 }
 
+/* Whether the flags instruction k leaves are dead: overwritten whole by a
+ * later instruction of the block before anything reads them or could
+ * observe them (a fault, a handler call, an exit).  Only register forms
+ * that cannot fault come in between or overwrite. */
+static bool flags_dead(JitCtx *c, int k)
+{
+    for (uint32_t j = (uint32_t)k + 1; j < c->b->ninsns; j++) {
+        const X86Insn *i = &c->b->insns[j];
+        JitDesc d = desc_of(i->fn);
+        switch (d.kind) {
+        case JK_ALU_EG:
+        case JK_ALU_GE:
+        case JK_ALU_EI:
+            if (d.mem || d.op == A_ADC || d.op == A_SBB) {
+                return false;
+            }
+            return true;
+        case JK_TEST_EG:
+        case JK_TEST_EI:
+        case JK_NEG:
+        case JK_IMUL_GE:
+        case JK_IMUL_GEI:
+            return !d.mem;
+        case JK_SHIFT: {
+            uint32_t cnt = i->imm & 31;
+            return !d.mem && !(i->imm & 0x100) && cnt != 0 && cnt < 8u * d.bytes;
+        }
+        case JK_NOP:
+        case JK_LEA:
+        case JK_XCHG:
+            continue;
+        case JK_MOV_EG:
+        case JK_MOV_GE:
+        case JK_MOV_EI:
+        case JK_MOVZX8:
+        case JK_MOVSX8:
+        case JK_MOVZX16:
+        case JK_MOVSX16:
+        case JK_NOT:
+            if (d.mem) {
+                return false;
+            }
+            continue;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
+/* ROL/ROR by an immediate whose flags nobody sees: just the rotation (the
+ * handler materializes the flags otherwise). */
+static bool gen_rot(JitCtx *c, const X86Insn *i, JitDesc d)
+{
+    JitEmit *e = &c->e;
+    int n = d.bytes;
+    if ((i->imm & 0x100) || (i->imm & 31) == 0 || !flags_dead(c, c->k)) {
+        return false;
+    }
+    GOp o;
+    if (d.mem) {
+        gen_mem(c, i, true, n);
+        o = (GOp){ H_NONE, jm(H_RAX, 0) };
+    } else {
+        o = gop(c, i->rm, n);
+    }
+    gop_load(e, n, H_RCX, o, false);
+    e_shift_ri(e, d.op, n, H_RCX, (uint8_t)(i->imm & 31));
+    gop_store(e, n, o, H_RCX);
+    if (!d.mem) {
+        gop_wrote(c, i->rm, o);
+    }
+    c->hf = false;
+    c->hf_cold = NULL;
+    return true;
+}
+
 static bool gen_unary(JitCtx *c, const X86Insn *i, JitDesc d)
 {
     JitEmit *e = &c->e;
@@ -1288,6 +1430,14 @@ static bool gen_unary(JitCtx *c, const X86Insn *i, JitDesc d)
         break;
     case JK_INC:
     case JK_DEC: {
+        if (flags_dead(c, c->k)) {
+            /* Nobody sees its flags: the lazy state stays as it was. */
+            gop_load(e, n, H_RCX, o, false);
+            e_incdec_r(e, d.kind == JK_DEC, n, H_RCX);
+            c->hf = false;
+            c->hf_cold = NULL;
+            break;
+        }
         /* x86_set_incdec: the CF-defining operation is kept. */
         int kind = c->cc >= 0 ? cc_kind(c->cc) : -1;
         if (kind < 0) {
@@ -1431,6 +1581,8 @@ static bool gen_group2(JitCtx *c, const X86Insn *i, JitDesc d)
         return gen_unary(c, i, d);
     case JK_SHIFT:
         return gen_shift(c, i, d);
+    case JK_ROT:
+        return gen_rot(c, i, d);
     case JK_IMUL_GE:
     case JK_IMUL_GEI:
         return gen_imul(c, i, d);
@@ -1748,6 +1900,7 @@ static bool gen_block(JitCtx *c)
     e_alu_mi(e, A_SUB, 8, cpuf(CPU_OFF(budget)), b->ninsns);
 
     b->jit_body = e_here_rx(e);
+    c->flat_fail_entry = gen_flat_guard(c);
     c->cc = -1;
     rc_init(&c->rc);
     pend_init(&c->pend);
@@ -1775,11 +1928,33 @@ static bool gen_block(JitCtx *c)
     uint8_t *exit0 = e_here_rx(e);
     e_zero(e, H_RAX);
     e_jmp(e, c->jit->epilogue);
+    /* Flat-segment guards that fail: at the entry, interpret the block;
+     * after handler k, interpret from k + 1 (the state is in memory). */
+    uint8_t *miss = e_here_rx(e);
+    e_lea_rip(e, H_RSI, b->jit_body);
+    e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
+    e_call(e, (const void *)x86_jit_flat_miss);
+    e_jmp(e, c->jit->epilogue);
     if (e->overflow) {
         return false;
     }
+    e_patch_rel32(e, c->flat_fail_entry, miss);
+    for (uint32_t k = 0; k < b->ninsns; k++) {
+        if (c->flat_fail[k]) {
+            uint8_t *to = e_here_rx(e);
+            gen_insn_ptr(e, H_RAX, &b->insns[k + 1]);
+            e_jmp(e, c->jit->epilogue);
+            if (e->overflow) {
+                return false;
+            }
+            e_patch_rel32(e, c->flat_fail[k], to);
+        }
+    }
     for (int k = 0; k < c->nexit0; k++) {
         e_patch_rel32(e, c->exit0_sites[k], exit0);
+    }
+    for (int k = 0; k < c->nflat_imm; k++) {
+        memcpy(c->flat_imm[k], &c->flat_need, 4);
     }
     return true;
 }
@@ -1811,7 +1986,11 @@ bool x86_jit_translate(X86CPU *cpu, X86Block *b)
     if (!jit) {
         return false;
     }
-    if (b->no_jit || !b->cached || (b->mode & BM_SINGLE) || cpu->trace) {
+    /* Only the decode modes this translator knows: a mode bit added for
+     * something the inline code does not check (single-stepping today)
+     * keeps the block interpreted. */
+    if (b->no_jit || !b->cached || cpu->trace ||
+        (b->mode & ~(uint32_t)(BM_CODE32 | BM_STACK32 | BM_PROT | BM_VM86))) {
         b->no_jit = true;
         return false;
     }

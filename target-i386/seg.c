@@ -106,11 +106,18 @@ static void seg_ranges_real(X86Seg *sg)
 
 static void seg_ranges(X86CPU *cpu, int s)
 {
+    X86Seg *sg = &cpu->seg[s];
     if (real_like(cpu) && s < R_LDTR) {
-        seg_ranges_real(&cpu->seg[s]);
+        seg_ranges_real(sg);
     } else {
-        x86_seg_update_ranges(&cpu->seg[s]);
+        x86_seg_update_ranges(sg);
     }
+    uint8_t bit = 1u << s;
+    bool base0 = sg->base == 0 && s < R_LDTR;
+    cpu->seg_flat_r = (cpu->seg_flat_r & ~bit) |
+                      (base0 && sg->rlo == 0 && sg->rhi == 0xffffffffu ? bit : 0);
+    cpu->seg_flat_w = (cpu->seg_flat_w & ~bit) |
+                      (base0 && sg->wlo == 0 && sg->whi == 0xffffffffu ? bit : 0);
 }
 
 void x86_update_mode(X86CPU *cpu)

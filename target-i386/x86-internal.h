@@ -233,6 +233,7 @@ struct X86Block {
     uint32_t alloc_size;        /* bytes of this struct */
     bool cached;                /* in the lookup structures */
     bool no_jit;                /* never translated (jit.c refused it) */
+    bool no_flat;               /* jit.c: do not assume flat segments */
     uint32_t hits;              /* entries counted toward translation */
     /* Host code (jit.c), NULL when not translated: `jit_body` is entered
      * by the dispatcher (budget already charged); chained jumps from other
@@ -266,6 +267,9 @@ struct X86CPU {
     X86Seg seg[8];
     uint8_t cpl;
     uint8_t mmu_idx;            /* TLB set: 1 when CPL == 3 */
+    /* Bit s: segment s has base 0 and every offset readable (seg_flat_r)
+     * / writable (seg_flat_w) -- the JIT drops limit checks for them. */
+    uint8_t seg_flat_r, seg_flat_w;
     uint32_t mode;              /* BM_* of the current state */
     volatile int exit_request;
     int64_t budget;

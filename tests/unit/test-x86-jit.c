@@ -349,6 +349,76 @@ static void test_disabled(void)
     rig_free(&g);
 }
 
+/* Blocks translated while DS is flat (limit checks dropped) must notice
+ * when it no longer is: entering such a block (entry guard) and after a
+ * MOV DS inside it (guard after each handler call).  Both loads fault
+ * with #GP at the right instruction. */
+static void put_desc(uint8_t *p, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
+{
+    uint32_t lo = (base << 16) | (limit & 0xffff);
+    uint32_t hi = (base & 0xff000000u) | ((uint32_t)flags << 20) | (limit & 0xf0000) |
+                  ((uint32_t)access << 8) | ((base >> 16) & 0xff);
+    put32(p, lo);
+    put32(p + 4, hi);
+}
+
+static void test_flat_segment_guards(void)
+{
+    for (int mid = 0; mid < 2; mid++) {
+        Rig g;
+        rig_init(&g);
+        uint8_t *gdt = g.ram + 0x1000;
+        put_desc(gdt + 8, 0, 0xfffff, 0x9a, 0xc);       /* 0x08 code, flat */
+        put_desc(gdt + 16, 0, 0xfffff, 0x92, 0xc);      /* 0x10 data, flat */
+        put_desc(gdt + 24, 0, 0x1ff, 0x92, 0xc);        /* 0x18 data, 2 MiB */
+        g.r.gdt.base = 0x1000;
+        g.r.gdt.limit = 0x1f;
+        /* L: [mov ds, di]; mov eax, [esi]; add edx, eax; dec ecx; jnz L
+         * then: esi = 0x200000, (mid ? di : ds) = 0x18, ecx = 100, jmp L */
+        uint8_t code[64];
+        size_t n = 0, l;
+        l = n;
+        if (mid) {
+            code[n++] = 0x8e; code[n++] = 0xdf;         /* mov ds, edi */
+        }
+        size_t load = n;
+        code[n++] = 0x8b; code[n++] = 0x06;             /* mov eax, [esi] */
+        code[n++] = 0x01; code[n++] = 0xc2;             /* add edx, eax */
+        code[n++] = 0x49;                               /* dec ecx */
+        code[n++] = 0x75; code[n] = (uint8_t)(l - (n + 1)); n++;
+        /* Bring the page into the TLB while DS is still flat. */
+        code[n++] = 0xa1; put32(code + n, 0x200000); n += 4;    /* mov eax, [0x200000] */
+        code[n++] = 0xbe; put32(code + n, 0x200000); n += 4;    /* mov esi, 0x200000 */
+        code[n++] = 0xb8; put32(code + n, 0x18); n += 4;        /* mov eax, 0x18 */
+        if (mid) {
+            code[n++] = 0x89; code[n++] = 0xc7;         /* mov edi, eax */
+        } else {
+            code[n++] = 0x8e; code[n++] = 0xd8;         /* mov ds, eax */
+        }
+        code[n++] = 0xb9; put32(code + n, 100); n += 4; /* mov ecx, 100 */
+        code[n++] = 0xe9; put32(code + n, (uint32_t)(l - (n + 4))); n += 4;  /* jmp L */
+        put(&g, 0x30000, code, n);
+        put32(g.ram + 0x100000, 3);
+        g.r.gpr[X86_RSI] = 0x100000;
+        g.r.gpr[X86_RDI] = 0x10;
+        g.r.gpr[X86_RCX] = 100;
+        g.r.gpr[X86_RDX] = 0;
+        x86_cpu_set_exception_exit(g.cpu, true);
+        g_assert_cmpint(run(&g, 0x30000, 1000000), ==, X86_EXIT_EXCEPTION);
+        int vec, err;
+        x86_cpu_last_exception(g.cpu, &vec, &err);
+        g_assert_cmpint(vec, ==, 13);
+        g_assert_cmphex((uint32_t)g.r.rip, ==, 0x30000 + load);
+        g_assert_cmphex((uint32_t)g.r.gpr[X86_RDX], ==, 300);
+        g_assert_cmphex((uint32_t)g.r.gpr[X86_RCX], ==, 100);
+        g_assert_cmphex(g.r.seg[X86_SEG_DS].selector, ==, 0x18);
+        if (x86_cpu_jit_enabled(g.cpu)) {
+            g_assert_cmpuint(stats(&g).jit_blocks, >=, 1);
+        }
+        rig_free(&g);
+    }
+}
+
 /* --- JIT against interpreter -------------------------------------------------- */
 
 /* Random straight-line integer code: ALU (all eight operations, 8/16/32
@@ -698,6 +768,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/jit/precise-fault", test_precise_fault);
     g_test_add_func("/x86/jit/precise-page-fault", test_precise_page_fault);
     g_test_add_func("/x86/jit/chain-and-invalidate", test_chain_and_invalidate);
+    g_test_add_func("/x86/jit/flat-segment-guards", test_flat_segment_guards);
     g_test_add_func("/x86/jit/buffer-full", test_buffer_full);
     g_test_add_func("/x86/jit/disabled", test_disabled);
     g_test_add_func("/x86/jit/against-interpreter", test_against_interpreter);
