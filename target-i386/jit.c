@@ -450,7 +450,7 @@ typedef struct Pend {
  * exit of its taken branch; with the state of the register cache and of
  * the pending flags where the jumps to it come from. */
 #define JIT_MAX_SITES 8
-enum { COLD_SLOW, COLD_EXIT };
+enum { COLD_SLOW, COLD_EXIT, COLD_LOOP };
 typedef struct JitCold {
     int type;
     int k;
@@ -498,9 +498,18 @@ typedef struct JitCtx {
      * immediates are patched at the end. */
     uint32_t flat_need;
     uint8_t *flat_imm[2 * (X86_MAX_BLOCK_INSNS + 2)];
+    uint8_t *flat_start[X86_MAX_BLOCK_INSNS + 2];
     int nflat_imm;
     uint8_t *flat_fail_entry;       /* jcc rel32 of the entry guard */
     uint8_t *flat_fail[X86_MAX_BLOCK_INSNS + 1];   /* ... after handler k */
+    /* A block that jumps to its own start loops without leaving its code:
+     * the loop head (after the entry checks) has the registers the block
+     * uses preloaded in the cache (`head_rc`, all taken as dirty). */
+    bool loop;
+    uint8_t *head;
+    RCache head_rc;
+    uint8_t *loop_exit_sites[2 * (X86_MAX_BLOCK_INSNS + 1)];
+    int nloop_exit;
 } JitCtx;
 
 static inline JMem greg(int n)
@@ -780,6 +789,18 @@ static void gop_store(JitEmit *e, int bytes, GOp o, int h)
     }
 }
 
+/* dst (32 bits) <- the low `bytes` of src, zero-extended */
+static void mov_zx(JitEmit *e, int bytes, int dst, int src)
+{
+    if (bytes == 4) {
+        if (dst != src) {
+            e_mov_rr(e, 4, dst, src);
+        }
+    } else {
+        e_movzx_rr(e, bytes, dst, src);
+    }
+}
+
 /* Guest register n (bytes) <- host register h, after the instruction's
  * last jump to its slow path. */
 static void to_greg(JitCtx *c, int n, int bytes, int h)
@@ -901,6 +922,7 @@ static void gen_stack(JitCtx *c, bool write)
 static uint8_t *gen_flat_guard(JitCtx *c)
 {
     JitEmit *e = &c->e;
+    c->flat_start[c->nflat_imm / 2] = e->p;
     e_loadzx(e, 2, H_RAX, cpuf(CPU_OFF(seg_flat_r)));
     e8(e, 0x25);                                /* and eax, imm32 */
     c->flat_imm[c->nflat_imm++] = e->p;
@@ -1084,6 +1106,10 @@ static void gen_cf(JitCtx *c)
         e_movzx_rr(e, 1, H_RSI, H_RSI);
         return;
     }
+    if (kind == CCK_SHIFT || kind == CCK_MUL) {
+        pend_get(c, F_B, H_RSI);                /* the CF of these kinds */
+        return;
+    }
     pend_flush(c);
     e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(e, (const void *)x86_flags_cf);
@@ -1217,6 +1243,8 @@ static bool gen_move(JitCtx *c, const X86Insn *i, JitDesc d)
 
 /* --- group 2: arithmetic -------------------------------------------------------------- */
 
+static bool flags_dead(JitCtx *c, int k);
+
 static bool gen_alu(JitCtx *c, const X86Insn *i, JitDesc d)
 {
     JitEmit *e = &c->e;
@@ -1262,6 +1290,81 @@ static bool gen_alu(JitCtx *c, const X86Insn *i, JitDesc d)
         gen_mem(c, i, dest_e && writes, n);
         er = (GOp){ H_NONE, jm(H_RAX, 0) };
     }
+    bool arith = op == A_ADD || op == A_ADC || op == A_SUB || op == A_SBB || op == A_CMP;
+    int kind = op == A_ADD || op == A_ADC ? CCK_ADD : op == A_SUB || op == A_SBB || op == A_CMP
+               ? CCK_SUB : CCK_LOGIC;
+    GOp dst = dest_e ? er : g;
+    if (dst.h != H_NONE) {
+        /* The destination is a host register: operate on it in place. */
+        int sreg = H_NONE;
+        if (!imm) {
+            GOp src = dest_e ? g : er;
+            if (src.h == H_NONE) {
+                e_loadzx(e, n, H_RDX, src.m);
+                sreg = H_RDX;
+            } else {
+                sreg = src.h;
+            }
+        }
+        bool dead = flags_dead(c, c->k);
+        if (!dead && arith) {
+            mov_zx(e, n, pend_host[F_A], dst.h);
+            if (imm) {
+                pend_set_imm(c, F_B, i->imm);
+            } else {
+                mov_zx(e, n, pend_host[F_B], sreg);
+                c->pend.src[F_B] = PS_REG;
+            }
+            c->pend.src[F_A] = PS_REG;
+            c->pend.imm[F_A] = 0;
+        }
+        if (carry) {
+            if (!dead) {
+                e_lea(e, 4, H_RDI, jmx(H_NONE, H_RSI, 2, CC_OP(kind, szi)));
+            }
+            e_bt_ri(e, 4, H_RSI, 0);
+        }
+        int res = dst.h;
+        if (!writes) {
+            if (dead) {
+                /* Only the host flags, which nobody reads either: skip. */
+                c->hf = false;
+                c->hf_cold = NULL;
+                return true;
+            }
+            mov_zx(e, n, H_RCX, dst.h);
+            res = H_RCX;
+        }
+        int hop = op == A_CMP ? A_SUB : op;
+        if (imm) {
+            e_alu_ri(e, hop, n, res, i->imm);
+        } else {
+            e_alu_rr(e, hop, n, res, sreg);
+        }
+        if (writes) {
+            gop_wrote(c, dest_e ? i->rm : i->reg, dst);
+        }
+        if (dead) {
+            /* The lazy state stays the previous one, which nobody sees
+             * either before the instruction that replaces it. */
+            c->hf = false;
+            c->hf_cold = NULL;
+            return true;
+        }
+        mov_zx(e, n, pend_host[F_RES], res);
+        c->pend.src[F_RES] = PS_REG;
+        c->pend.imm[F_RES] = 0;
+        if (carry) {
+            e_store(e, 4, cpuf(CPU_OFF(cc_op)), H_RDI);
+            c->pend.src[F_OP] = PS_MEM;
+            c->pend.imm[F_OP] = 0;
+            set_cc(c, -1, true);
+        } else {
+            pend_set_imm(c, F_OP, CC_OP(kind, szi));
+            set_cc(c, CC_OP(kind, szi), true);
+        }
+        return true;
+    }
     if (dest_e) {
         gop_load(e, n, H_RCX, er, false);
         if (!imm) {
@@ -1275,9 +1378,6 @@ static bool gen_alu(JitCtx *c, const X86Insn *i, JitDesc d)
         gop_load(e, n, H_RCX, g, false);
         gop_load(e, n, H_RDX, er, false);
     }
-    bool arith = op == A_ADD || op == A_ADC || op == A_SUB || op == A_SBB || op == A_CMP;
-    int kind = op == A_ADD || op == A_ADC ? CCK_ADD : op == A_SUB || op == A_SBB || op == A_CMP
-               ? CCK_SUB : CCK_LOGIC;
     if (arith) {
         pend_set(c, F_A, H_RCX);
         if (imm) {
@@ -1655,6 +1755,105 @@ static void gen_cs_check_r(JitCtx *c, int h)
     jump_slow(c, HC_A);
 }
 
+/* The guest registers an inline instruction uses (an over-estimate). */
+static uint8_t insn_regs(const X86Insn *i, JitDesc d)
+{
+    uint32_t m = 0;
+    int g = d.bytes == 1 ? 3 : 7;           /* byte forms: AH-BH are of 0-3 */
+    if (i->flags & IF_MEM) {
+        m |= (1u << i->base) | (1u << i->index);
+    }
+    switch (d.kind) {
+    case JK_MOV_EG:
+    case JK_MOV_GE:
+    case JK_ALU_EG:
+    case JK_ALU_GE:
+    case JK_TEST_EG:
+    case JK_XCHG:
+    case JK_CMOV:
+    case JK_IMUL_GE:
+    case JK_IMUL_GEI:
+        m |= 1u << (i->reg & g);
+        /* fall through */
+    case JK_MOV_EI:
+    case JK_ALU_EI:
+    case JK_TEST_EI:
+    case JK_INC:
+    case JK_DEC:
+    case JK_NOT:
+    case JK_NEG:
+    case JK_SHIFT:
+    case JK_ROT:
+    case JK_SETCC:
+        if (!d.mem) {
+            m |= 1u << (i->rm & (d.kind == JK_SETCC ? 3 : g));
+        }
+        break;
+    case JK_MOFFS_LD:
+    case JK_MOFFS_ST:
+        m |= 1u << R_EAX;
+        break;
+    case JK_MOVZX8:
+    case JK_MOVSX8:
+    case JK_MOVZX16:
+    case JK_MOVSX16:
+        m |= 1u << i->reg;
+        if (!d.mem) {
+            m |= 1u << (i->rm & ((d.kind == JK_MOVZX8 || d.kind == JK_MOVSX8) ? 3 : 7));
+        }
+        break;
+    case JK_LEA:
+        m |= 1u << i->reg;
+        break;
+    case JK_PUSH_R:
+    case JK_POP_R:
+        m |= (1u << R_ESP) | (1u << i->reg);
+        break;
+    case JK_PUSH_I:
+    case JK_CALL_REL:
+    case JK_RET:
+        m |= 1u << R_ESP;
+        break;
+    case JK_JMP_E:
+    case JK_CALL_E:
+        m |= 1u << R_ESP;
+        if (!d.mem) {
+            m |= 1u << i->rm;
+        }
+        break;
+    }
+    return (uint8_t)m;                      /* R_ZERO (bit 8) drops out */
+}
+
+/* The jump back to the loop head: flags to memory, the cache into the
+ * head's shape, the checks of a chained entry (kicks, budget). */
+static void gen_back_edge(JitCtx *c, const RCache *from, const Pend *pend)
+{
+    JitEmit *e = &c->e;
+    const RCache *to = &c->head_rc;
+    pend_emit(e, pend);
+    for (int s = 0; s < NSLOT; s++) {
+        if (from->g[s] >= 0 && from->g[s] != to->g[s] && (from->dirty & (1u << s))) {
+            e_store(e, 4, greg(from->g[s]), slot_host[s]);
+        }
+    }
+    for (int s = 0; s < NSLOT; s++) {
+        if (to->g[s] >= 0 && from->g[s] != to->g[s]) {
+            e_load(e, 4, slot_host[s], greg(to->g[s]));
+        }
+    }
+    if (c->nloop_exit + 2 > (int)G_N_ELEMENTS(c->loop_exit_sites)) {
+        c->fail = true;
+        return;
+    }
+    e_alu_mi(e, A_CMP, 4, cpuf(CPU_OFF(exit_request)), 0);
+    c->loop_exit_sites[c->nloop_exit++] = e_jcc(e, HC_NE, NULL);
+    e_alu_mi(e, A_CMP, 8, cpuf(CPU_OFF(budget)), 0);
+    c->loop_exit_sites[c->nloop_exit++] = e_jcc(e, HC_LE, NULL);
+    e_alu_mi(e, A_SUB, 8, cpuf(CPU_OFF(budget)), c->b->ninsns);
+    e_jmp(e, c->head);
+}
+
 static bool gen_branch(JitCtx *c, const X86Insn *i, JitDesc d)
 {
     JitEmit *e = &c->e;
@@ -1668,12 +1867,18 @@ static bool gen_branch(JitCtx *c, const X86Insn *i, JitDesc d)
             return true;
         }
         JitCold *cd = &c->cold[c->ncold++];
-        *cd = (JitCold){ .type = COLD_EXIT, .k = c->k, .target = i->imm, .fast = true,
+        *cd = (JitCold){ .type = c->loop && i->imm == c->b->eip ? COLD_LOOP : COLD_EXIT,
+                         .k = c->k, .target = i->imm, .fast = true,
                          .regen = -2, .rc = c->rc, .pend = c->pend };
         cd->sites[cd->nsites++] = e_jcc(e, hc, NULL);
         return true;
     }
     case JK_JMP:
+        if (c->loop && i->imm == c->b->eip) {
+            gen_back_edge(c, &c->rc, &c->pend);     /* in CS: it was entered */
+            c->unreachable = true;
+            return true;
+        }
         gen_cs_check(c, i->imm);
         sync_all(c);
         gen_exit(c, i->imm, true);
@@ -1845,6 +2050,10 @@ static void gen_cold(JitCtx *c, JitCold *cd)
             e_patch_rel32(e, cd->sites[s], here);
         }
     }
+    if (cd->type == COLD_LOOP) {
+        gen_back_edge(c, &cd->rc, &cd->pend);
+        return;
+    }
     pend_emit(e, &cd->pend);
     rc_emit_writeback(e, &cd->rc);
     if (cd->type == COLD_EXIT) {
@@ -1904,6 +2113,33 @@ static bool gen_block(JitCtx *c)
     c->cc = -1;
     rc_init(&c->rc);
     pend_init(&c->pend);
+
+    /* A loop onto itself: preload the registers it uses (when they fit),
+     * so that they stay in host registers from one iteration to the next. */
+    uint32_t used = 0;
+    for (uint32_t k = 0; k < b->ninsns; k++) {
+        JitDesc d = desc_of(b->insns[k].fn);
+        if ((d.kind == JK_JCC || d.kind == JK_JMP) && b->insns[k].imm == b->eip) {
+            c->loop = true;
+        }
+        used |= insn_regs(&b->insns[k], d);
+    }
+    if (c->loop && __builtin_popcount(used) <= NSLOT) {
+        for (int n = 0; n < 8; n++) {
+            if (used & (1u << n)) {
+                rc_use(c, n);
+            }
+        }
+        c->rc.dirty = 0;
+        for (int s = 0; s < NSLOT; s++) {
+            if (c->rc.g[s] >= 0) {
+                c->rc.dirty |= 1u << s;
+            }
+        }
+        c->pinned = 0;
+    }
+    c->head_rc = c->rc;
+    c->head = e_here_rx(e);
     for (uint32_t k = 0; k <= b->ninsns; k++) {
         c->lab[k] = e_here_rx(e);
         gen_insn(c, (int)k);
@@ -1939,6 +2175,20 @@ static bool gen_block(JitCtx *c)
         return false;
     }
     e_patch_rel32(e, c->flat_fail_entry, miss);
+    if (c->nloop_exit) {
+        /* A back edge whose checks failed: leave at the block's start. */
+        uint8_t *to = e_here_rx(e);
+        rc_emit_writeback(e, &c->head_rc);
+        e_store_imm(e, 4, cpuf(CPU_OFF(eip)), b->eip);
+        e_zero(e, H_RAX);
+        e_jmp(e, c->jit->epilogue);
+        if (e->overflow) {
+            return false;
+        }
+        for (int k = 0; k < c->nloop_exit; k++) {
+            e_patch_rel32(e, c->loop_exit_sites[k], to);
+        }
+    }
     for (uint32_t k = 0; k < b->ninsns; k++) {
         if (c->flat_fail[k]) {
             uint8_t *to = e_here_rx(e);
@@ -1953,8 +2203,17 @@ static bool gen_block(JitCtx *c)
     for (int k = 0; k < c->nexit0; k++) {
         e_patch_rel32(e, c->exit0_sites[k], exit0);
     }
-    for (int k = 0; k < c->nflat_imm; k++) {
-        memcpy(c->flat_imm[k], &c->flat_need, 4);
+    for (int k = 0; k < c->nflat_imm; k += 2) {
+        if (c->flat_need) {
+            memcpy(c->flat_imm[k], &c->flat_need, 4);
+            memcpy(c->flat_imm[k + 1], &c->flat_need, 4);
+        } else {
+            /* Nothing assumed: jump over the guard (it ends with the
+             * 6-byte jne after the cmp's immediate). */
+            uint8_t *g = c->flat_start[k / 2];
+            g[0] = 0xeb;
+            g[1] = (uint8_t)(c->flat_imm[k + 1] + 4 + 6 - (g + 2));
+        }
     }
     return true;
 }

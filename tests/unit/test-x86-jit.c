@@ -684,6 +684,15 @@ static void test_against_interpreter(void)
         uint8_t buf[1024];
         size_t len = 0, last = 0;
         int count = g_rand_int_range(r, 4, 40);
+        /* A third of the runs loop: mov ebp, N; L: ...; dec ebp; jnz L. */
+        bool loop = g_rand_int_range(r, 0, 3) == 0;
+        if (loop) {
+            buf[len++] = 0xbd;
+            put32(buf + len, (uint32_t)g_rand_int_range(r, 2, 40));
+            len += 4;
+            last = len;
+        }
+        size_t head = len;
         for (int k = 0; k < count; k++) {
             size_t at = len;
             len += gen_insn(r, buf + len);
@@ -694,6 +703,13 @@ static void test_against_interpreter(void)
         }
         if (buf[last] >= 0x70 && buf[last] <= 0x7f && last + 2 == len) {
             buf[last + 1] = 0;
+        }
+        if (loop) {
+            buf[len++] = 0x4d;                          /* dec ebp */
+            buf[len++] = 0x0f;
+            buf[len++] = 0x85;                          /* jnz head */
+            put32(buf + len, (uint32_t)(head - (len + 4)));
+            len += 4;
         }
         buf[len++] = 0xf4;
         uint32_t regs[8];
