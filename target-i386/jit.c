@@ -413,16 +413,18 @@ static JitDesc desc_of(X86Handler fn)
 /* --- translation ------------------------------------------------------------- */
 
 /*
- * The register cache: within a block, guest registers live in five
- * callee-saved host registers (most recently used ones; R_ZERO never).
+ * The register cache: within a block, guest registers live in six host
+ * registers (most recently used ones; R_ZERO never), five callee-saved and
+ * R11, which is written back and emptied before the flag helpers in C.
  * A slot is written back when it is `dirty` and something reads the guest
  * state in memory: a handler call, a slow path, an exit.  After a handler
  * call nothing is cached any more (the handler may change any register).
  * The registers an instruction uses are all brought in before its first
  * jump to a slow path, so that every such jump sees the same cache.
  */
-#define NSLOT 5
-static const int slot_host[NSLOT] = { H_RBP, H_R12, H_R13, H_R14, H_R15 };
+#define NSLOT 6
+static const int slot_host[NSLOT] = { H_RBP, H_R12, H_R13, H_R14, H_R15, H_R11 };
+#define SLOT_CALLER_SAVED 0x20u        /* R11: gone after a call into C */
 
 typedef struct RCache {
     int8_t g[NSLOT];                /* guest register in the slot, -1: none */
@@ -626,6 +628,17 @@ static void rc_spill(JitCtx *c, int n)
         c->rc.g[s] = -1;
         c->rc.dirty &= ~(1u << s);
         c->pinned &= ~(1u << s);
+    }
+}
+
+/* Before a call into C that keeps the guest state in the cache: the
+ * caller-saved slots go back to memory and leave. */
+static void rc_before_call(JitCtx *c)
+{
+    for (int s = 0; s < NSLOT; s++) {
+        if ((SLOT_CALLER_SAVED & (1u << s)) && c->rc.g[s] >= 0) {
+            rc_spill(c, c->rc.g[s]);
+        }
     }
 }
 
@@ -1023,6 +1036,7 @@ static void gen_flags_load(JitCtx *c, int cc)
         return;
     }
     pend_flush(c);
+    rc_before_call(c);
     /* Not known here: the two commonest kinds are checked at run time. */
     e_alu_mi(e, A_CMP, 4, cpuf(CPU_OFF(cc_op)), CC_OP(CCK_SUB, 2));
     uint8_t *not_sub = e_jcc8(e, HC_NE);
@@ -1111,6 +1125,7 @@ static void gen_cf(JitCtx *c)
         return;
     }
     pend_flush(c);
+    rc_before_call(c);
     e_lea(e, 8, H_RDI, jm(H_RBX, -JIT_CPU_BIAS));
     e_call(e, (const void *)x86_flags_cf);
     e_mov_rr(e, 4, H_RSI, H_RAX);
@@ -1283,9 +1298,12 @@ static bool gen_alu(JitCtx *c, const X86Insn *i, JitDesc d)
     } else {
         if (dest_e && !imm && g.h == H_NONE) {
             /* A byte register kept in memory: read it now (the memory
-             * operand's code uses RAX, RCX, RDX). */
-            e_loadzx(e, n, H_R11, g.m);
-            g.h = H_R11;
+             * operand's code uses RAX, RCX, RDX; ADC/SBB want RDI). */
+            if (carry) {
+                return false;
+            }
+            e_loadzx(e, n, H_RDI, g.m);
+            g.h = H_RDI;
         }
         gen_mem(c, i, dest_e && writes, n);
         er = (GOp){ H_NONE, jm(H_RAX, 0) };
@@ -1599,6 +1617,14 @@ static bool gen_shift(JitCtx *c, const X86Insn *i, JitDesc d)
     } else {
         o = gop(c, i->rm, n);
     }
+    if (o.h != H_NONE && flags_dead(c, c->k)) {
+        /* Nobody sees its flags: shift the cached register in place. */
+        e_shift_ri(e, d.op == 6 ? 4 : d.op, n, o.h, (uint8_t)cnt);
+        gop_wrote(c, i->rm, o);
+        c->hf = false;
+        c->hf_cold = NULL;
+        return true;
+    }
     gop_load(e, n, H_RCX, o, false);
     if (d.op == 5) {
         /* SHR: OF is the original top bit. */
@@ -1639,11 +1665,34 @@ static bool gen_imul(JitCtx *c, const X86Insn *i, JitDesc d)
     if (d.kind == JK_IMUL_GE) {
         a = gop(c, i->reg, n);
     }
+    int src = H_RDX;
     if (d.mem) {
         gen_mem(c, i, false, n);
         e_loadzx(e, n, H_RDX, jm(H_RAX, 0));
     } else {
-        gop_load(e, n, H_RDX, gop(c, i->rm, n), false);
+        GOp s = gop(c, i->rm, n);
+        if (flags_dead(c, c->k)) {
+            src = s.h;
+        } else {
+            gop_load(e, n, H_RDX, s, false);
+        }
+    }
+    if (flags_dead(c, c->k)) {
+        /* Nobody sees its flags: multiply into the cached register. */
+        if (d.kind == JK_IMUL_GE) {
+            e_imul_rr(e, n, a.h, src);
+            gop_wrote(c, i->reg, a);
+        } else if (n == 4) {
+            int t = rc_def(c, i->reg);
+            e_imul_rri(e, 4, t, src, i->imm);
+        } else {
+            GOp t = gop(c, i->reg, n);
+            e_imul_rri(e, n, t.h, src, i->imm);
+            gop_wrote(c, i->reg, t);
+        }
+        c->hf = false;
+        c->hf_cold = NULL;
+        return true;
     }
     if (d.kind == JK_IMUL_GE) {
         gop_load(e, n, H_RCX, a, false);
@@ -1965,8 +2014,10 @@ static bool gen_branch(JitCtx *c, const X86Insn *i, JitDesc d)
     case JK_CMOV: {
         int n = d.bytes;
         if (!d.mem) {
-            GOp s = gop(c, i->rm, n), t = gop(c, i->reg, n);
+            /* The condition first: it may call into C (the operands are
+             * then brought in by moves, which keep the flags). */
             int hc = gen_cond(c, (int)i->imm);
+            GOp s = gop(c, i->rm, n), t = gop(c, i->reg, n);
             e_cmovcc(e, n, hc, t.h, s.h);
             gop_wrote(c, i->reg, t);
             return true;
@@ -2080,13 +2131,15 @@ static void gen_cold(JitCtx *c, JitCold *cd)
     }
     e_lea_rip(e, H_RDX, e_here_rx(e) + 7 + 5);
     e_jmp(e, c->jit->slow_common);
-    rc_emit_reload(e, &c->rc_at[k + 1]);
     pend_emit_reload(e, &c->pend_at[k + 1]);
     if (cd->regen != -2) {
+        /* (a call into C, maybe: the reloads after it) */
         c->pend = c->pend_at[k + 1];
+        rc_init(&c->rc);
         gen_flags_load(c, cd->regen);
         pend_emit_reload(e, &c->pend_at[k + 1]);
     }
+    rc_emit_reload(e, &c->rc_at[k + 1]);
     e_jmp(e, lab);
 }
 
@@ -2114,21 +2167,33 @@ static bool gen_block(JitCtx *c)
     rc_init(&c->rc);
     pend_init(&c->pend);
 
-    /* A loop onto itself: preload the registers it uses (when they fit),
-     * so that they stay in host registers from one iteration to the next. */
-    uint32_t used = 0;
+    /* A loop onto itself: preload the registers it uses most (as many as
+     * the cache holds), so that they stay in host registers from one
+     * iteration to the next. */
+    int uses[8] = { 0 };
     for (uint32_t k = 0; k < b->ninsns; k++) {
         JitDesc d = desc_of(b->insns[k].fn);
         if ((d.kind == JK_JCC || d.kind == JK_JMP) && b->insns[k].imm == b->eip) {
             c->loop = true;
         }
-        used |= insn_regs(&b->insns[k], d);
-    }
-    if (c->loop && __builtin_popcount(used) <= NSLOT) {
+        uint8_t m = insn_regs(&b->insns[k], d);
         for (int n = 0; n < 8; n++) {
-            if (used & (1u << n)) {
-                rc_use(c, n);
+            uses[n] += (m >> n) & 1;
+        }
+    }
+    if (c->loop) {
+        for (int slot = 0; slot < NSLOT; slot++) {
+            int best = -1;
+            for (int n = 0; n < 8; n++) {
+                if (uses[n] > 0 && (best < 0 || uses[n] > uses[best])) {
+                    best = n;
+                }
             }
+            if (best < 0) {
+                break;
+            }
+            rc_use(c, best);
+            uses[best] = 0;
         }
         c->rc.dirty = 0;
         for (int s = 0; s < NSLOT; s++) {
