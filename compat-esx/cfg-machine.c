@@ -149,7 +149,7 @@ static DevFamily device_of(const char *dev)
         return a >= 0 && a < 2 ? DEV_FLOPPY : DEV_NONE;
     }
     if (sscanf(dev, "ethernet%d%c", &a, &tail) == 1) {
-        return a >= 0 && a < 4 ? DEV_ETHERNET : DEV_NONE;
+        return a >= 0 && a < ESX_MAX_ETHERNET ? DEV_ETHERNET : DEV_NONE;
     }
     return DEV_NONE;
 }
@@ -188,6 +188,10 @@ static int check_device_prop(EsxCfg *cfg, EsxCfgEntry *e, DevFamily fam,
         return bad_value(errp, cfg, e, "not a network adapter (vmxnet or vlance)");
     } else if (!strcmp(prop, "connectiontype") && !value_in(e->value, conn_types)) {
         return bad_value(errp, cfg, e, "not a connection type (monitor_dev, bridged, ...)");
+    } else if (!strcmp(prop, "addresstype") &&
+               g_ascii_strcasecmp(e->value, "generated") &&
+               g_ascii_strcasecmp(e->value, "static")) {
+        return bad_value(errp, cfg, e, "not an address type (generated or static)");
     } else if (!strcmp(prop, "address") && !manual_mac_ok(e->value)) {
         return bad_value(errp, cfg, e, "a manual MAC address must lie in 00:50:56:00:00:00-00:50:56:3F:FF:FF");
     } else if ((!strcmp(prop, "name") || !strcmp(prop, "filename")) && !*e->value) {
@@ -197,7 +201,7 @@ static int check_device_prop(EsxCfg *cfg, EsxCfgEntry *e, DevFamily fam,
 }
 
 /* Validate device keys; refuse present devices vmkemu does not model yet. */
-static int map_devices(EsxCfg *cfg, GError **errp)
+static int map_devices(EsxCfg *cfg, MachineConfig *mc, GError **errp)
 {
     GHashTable *present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     int r = 0;
@@ -232,6 +236,12 @@ static int map_devices(EsxCfg *cfg, GError **errp)
         }
         g_free(lower);
     }
+    if (r < 0) {
+        g_hash_table_destroy(present);
+        return r;
+    }
+    /* Ethernet adapters (compat-esx/cfg-ethernet.c) take theirs out. */
+    r = esx_cfg_map_ethernet(cfg, mc, present, errp);
     if (r < 0) {
         g_hash_table_destroy(present);
         return r;
@@ -406,5 +416,5 @@ int esx_cfg_to_machine(EsxCfg *cfg, MachineConfig *mc, EsxVmSettings *vm,
         g_free(mc->accel);
         mc->accel = g_ascii_strdown(e->value, -1);
     }
-    return map_devices(cfg, errp);
+    return map_devices(cfg, mc, errp);
 }

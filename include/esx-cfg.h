@@ -69,4 +69,18 @@ int esx_cfg_to_machine(EsxCfg *cfg, MachineConfig *mc, EsxVmSettings *vm,
 /* Entries no mapping looked at, in file order (borrowed pointers). */
 GPtrArray *esx_cfg_unknown_keys(EsxCfg *cfg);
 
+/* --- Ethernet adapters (compat-esx/cfg-ethernet.c) --- */
+#define ESX_MAX_ETHERNET 4
+/* Map the present ethernetN (`present`: lower-case device name -> its
+ * present line) onto mc->netdev/nic, removing what it mapped; a vmxnet
+ * adapter stays in `present`. */
+int esx_cfg_map_ethernet(EsxCfg *cfg, MachineConfig *mc, GHashTable *present,
+                         GError **errp);
+/* At launch: the address of every adapter from the .cfg, recorded in the
+ * host's MAC registry under `cfg_abs` (a resumed VM keeps what it had). */
+int esx_nics_assign_macs(const char *cfg_abs, MachineConfig *mc, bool resuming,
+                         GError **errp);
+/* At power-off: the registry forgets the VM's addresses. */
+void esx_nics_release_macs(const char *cfg_abs, const MachineConfig *mc);
+
 #endif

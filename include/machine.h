@@ -15,10 +15,13 @@
 #include "irq.h"
 #include "x86-regs.h"
 #include "accel.h"
+#include "net.h"
 
 #define MACHINE_MAX_SERIAL 4
 #define MACHINE_MAX_CPUS   64
 #define PC_NUM_GSI         24
+#define MACHINE_MAX_NETDEVS 8
+#define MACHINE_MAX_NICS    8
 
 typedef struct MachineConfig {
     char *name;                     /* -name, or a .cfg's displayName */
@@ -37,6 +40,12 @@ typedef struct MachineConfig {
     char *qmp[4];                   /* -qmp unix:PATH[,server][,nowait] */
     int nqmp;
     int linux_entry;                /* -linux-entry 32|64 (0 = 32) */
+    /* Networking (include/net.h): -netdev / -nic backends, and the
+     * adapters (-device, -nic, a .cfg's ethernetN). */
+    NetdevConfig netdev[MACHINE_MAX_NETDEVS];
+    int nnetdev;
+    NicConfig nic[MACHINE_MAX_NICS];
+    int nnic;
 } MachineConfig;
 
 void machine_config_init(MachineConfig *cfg);   /* defaults */

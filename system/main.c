@@ -95,6 +95,8 @@ int main(int argc, char **argv)
     /* vmkemu VM.cfg [options]: the .cfg first, options override it. */
     EsxCfg *esx = NULL;
     EsxVmSettings vm = {0};
+    char *cfg_abs = NULL;
+    bool macs_registered = false;
     if (argc > 1 && argv[1][0] != '-') {
         esx = esx_cfg_load(argv[1], &err);
         if (!esx || esx_cfg_to_machine(esx, &cfg, &vm, &err) < 0) {
@@ -141,6 +143,22 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     main_loop_init();
+
+    /* The .cfg's network adapters get their addresses from the host's MAC
+     * registry, kept while the VM runs or stays suspended. */
+    if (esx) {
+        cfg_abs = esx_cfg_abspath(esx->path);
+        char *std = esx_suspend_file(esx->path, &vm);
+        bool resuming = g_file_test(std, G_FILE_TEST_EXISTS);
+        g_free(std);
+        if (esx_nics_assign_macs(cfg_abs, &cfg, resuming, &err) < 0) {
+            verror("%s", err->message);
+            g_error_free(err);
+            status = 1;
+            goto out;
+        }
+        macs_registered = true;
+    }
 
     Machine *m = machine_create(&cfg, &err);
     if (!m) {
@@ -200,6 +218,16 @@ int main(int argc, char **argv)
     }
     machine_destroy(m);
 out:
+    if (macs_registered) {
+        char *std = esx_suspend_file(esx->path, &vm);
+        if (g_file_test(std, G_FILE_TEST_EXISTS)) {
+            vlog("the MAC addresses stay registered: the VM is suspended in %s", std);
+        } else {
+            esx_nics_release_macs(cfg_abs, &cfg);
+        }
+        g_free(std);
+    }
+    g_free(cfg_abs);
     suspend_clear_target();
     machine_config_clear(&cfg);
     esx_cfg_free(esx);

@@ -35,6 +35,17 @@ static const char usage_text[] =
 "                     [,nowait], or null; repeat for COM2..COM4\n"
 "  -nographic         no display window; COM1 on stdio unless -serial given\n"
 "  -no-reboot         end vmkemu instead of rebooting the guest\n"
+"Network:\n"
+"  -netdev user,id=ID[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
+"         [,restrict=on|off][,net=ADDR/BITS]\n"
+"                     user-mode networking (libslirp): DHCP, DNS, NAT to the\n"
+"                     host's network; hostfwd forwards a host port to the guest\n"
+"  -netdev tap,id=ID[,ifname=NAME][,script=no]\n"
+"                     the host tap device NAME\n"
+"  -device pcnet,netdev=ID[,mac=MAC]\n"
+"                     an AMD PCnet-PCI II adapter (ESX's vlance) on backend ID\n"
+"  -nic user|tap[,model=pcnet][,mac=MAC][,backend options]\n"
+"                     both at once; -nic none: no adapter (the default)\n"
 "  -qmp unix:PATH[,server][,nowait]\n"
 "                     serve the QMP monitor on a UNIX socket (repeatable; a VM\n"
 "                     started from a .cfg always gets one, see vmware-control)\n"
@@ -114,6 +125,48 @@ static void set_str(char **dst, const char *v)
     *dst = g_strdup(v);
 }
 
+/* -netdev, -nic, -device (net/config.c parses the value). */
+static int parse_net_option(const char *a, const char *opt, const char *v,
+                            MachineConfig *cfg)
+{
+    GError *err = NULL;
+    int r;
+
+    if (!strcmp(opt, "netdev")) {
+        if (cfg->nnetdev >= MACHINE_MAX_NETDEVS) {
+            return bad(a, "%s: at most 8 network backends", v);
+        }
+        r = net_netdev_parse(v, &cfg->netdev[cfg->nnetdev], &err);
+        if (r == 0) {
+            cfg->nnetdev++;
+        }
+    } else if (!strcmp(opt, "device")) {
+        if (cfg->nnic >= MACHINE_MAX_NICS) {
+            return bad(a, "%s: at most 8 network adapters", v);
+        }
+        r = net_nic_device_parse(v, &cfg->nic[cfg->nnic], &err);
+        if (r == 0) {
+            cfg->nnic++;
+        }
+    } else {
+        if (cfg->nnic >= MACHINE_MAX_NICS || cfg->nnetdev >= MACHINE_MAX_NETDEVS) {
+            return bad(a, "%s: at most 8 network adapters and backends", v);
+        }
+        r = net_nic_parse(v, cfg->nnic, &cfg->netdev[cfg->nnetdev], &cfg->nic[cfg->nnic],
+                          &err);
+        if (r == 0) {
+            cfg->nnetdev++;
+            cfg->nnic++;
+        }
+    }
+    if (r < 0) {
+        fprintf(stderr, "vmkemu: %s: %s\n", a, err->message);
+        g_error_free(err);
+        return -1;
+    }
+    return 0;
+}
+
 int options_parse(int argc, char **argv, MachineConfig *cfg)
 {
     for (int i = 1; i < argc; i++) {
@@ -151,7 +204,8 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
         /* Options with a value. */
         static const char *const with_value[] = {
             "m", "smp", "accel", "bios", "kernel", "initrd", "append",
-            "serial", "D", "boot", "qmp", "name", "linux-entry", NULL
+            "serial", "D", "boot", "qmp", "name", "linux-entry",
+            "netdev", "nic", "device", NULL
         };
         bool known = false;
         for (int k = 0; with_value[k]; k++) {
@@ -207,6 +261,11 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
                 return bad(a, "invalid monitor '%s' (unix:PATH[,server][,nowait])", v);
             }
             cfg->qmp[cfg->nqmp++] = g_strdup(v);
+        } else if (!strcmp(opt, "netdev") || !strcmp(opt, "nic") ||
+                   !strcmp(opt, "device")) {
+            if (parse_net_option(a, opt, v, cfg) < 0) {
+                return -1;
+            }
         } else if (!strcmp(opt, "name")) {
             set_str(&cfg->name, v);
         } else if (!strcmp(opt, "D")) {

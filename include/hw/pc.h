@@ -26,6 +26,7 @@ typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
 typedef struct PciBus PciBus;           /* hw/core/pci.c */
 typedef struct I440fx I440fx;           /* hw/i440fx.c */
 typedef struct Piix3 Piix3;             /* hw/piix3.c */
+typedef struct PCNet PCNet;             /* hw/pc-net.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
@@ -47,6 +48,7 @@ struct PCDevices {
     PciBus *pci_bus;            /* bus 0: 0xcf8, 0xcfc-0xcff (docs/pci.md) */
     I440fx *i440fx;             /* host bridge, 00:00.0 */
     Piix3 *piix3;               /* ISA bridge, PIRQ router, 0xcf9; 00:01.0 */
+    PCNet *net;                 /* network adapters and backends (hw/pc-net.c) */
     /* Devices add their state pointers here. */
 };
 
@@ -93,6 +95,11 @@ int pc_irqchip_intack(Machine *m);
 /* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
  * -append; fills m->boot_regs. */
 int pc_kernel_load(Machine *m, GError **errp);
+
+/* hw/pc-net.c: the backends and network adapters of cfg->netdev/nic
+ * (after the PCI bus); NULL-safe free, before the bus goes. */
+int pc_net_init(Machine *m, GError **errp);
+void pc_net_free(Machine *m);
 
 /* hw/debug-ports.c */
 DebugPorts *debug_ports_new(Machine *m);
