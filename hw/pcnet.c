@@ -1114,30 +1114,19 @@ int pcnet_devfn(const PcnetState *s)
 
 /* --- suspend ---------------------------------------------------------------------------------- */
 
-static void pcnet_pre_load(void *opaque)
-{
-    PcnetState *s = opaque;
-    pci_set_irq(&s->pci, 0);
-}
-
+/* The configuration bytes and the INTx level are the PCI core's section
+ * (pci.SS.F, loaded after this one); these are the chip's registers. */
 static int pcnet_post_load(void *opaque, uint32_t version, GError **errp)
 {
     PcnetState *s = opaque;
-    /* pre_load took INTx off the bus; the registers say what it is now. */
-    s->pci.irq_level = 0;
     s->rx_idx %= rx_ring_len(s);
     s->tx_idx %= tx_ring_len(s);
     s->rap &= RAP_MASK;
-    pci_device_remap(&s->pci);
-    pcnet_update_irq(s);
     s->rx_waiting = false;
-    pcnet_poll_arm(s);
     return 0;
 }
 
 static const VMStateField pcnet_fields[] = {
-    VMSTATE_BUFFER(PcnetState, pci.config),
-    VMSTATE_UINT8(PcnetState, pci.irq_level),
     VMSTATE_UINT16_ARRAY(PcnetState, csr, CSR_COUNT),
     VMSTATE_UINT16_ARRAY(PcnetState, bcr, BCR_COUNT),
     VMSTATE_UINT16(PcnetState, rap),
@@ -1152,7 +1141,6 @@ static const VMStateField pcnet_fields[] = {
 const VMStateDescription pcnet_vmstate = {
     .name = "pcnet",
     .version = 1,
-    .pre_load = pcnet_pre_load,
     .post_load = pcnet_post_load,
     .fields = pcnet_fields,
 };
