@@ -1,8 +1,9 @@
 /*
  * The PC's network: one backend per cfg->netdev (net/), one adapter per
  * cfg->nic, each adapter linked to the backend its netdev id names.  The
- * Nth adapter sits in PCI slot 0x11 + N when that slot is free (else the
- * first free slot from 3 up); its MAC is the configured one, else
+ * Nth adapter sits in PCI slot 0x14 + N when that slot is free (else the
+ * highest free slot; docs/pci.md keeps 0x14-0x1b for them); its MAC is
+ * the configured one, else
  * 52:54:00:12:34:56 + N (the address QEMU gives, so guests set up for
  * QEMU see the same).  The log names each adapter, its address and what
  * it is connected to.
@@ -14,7 +15,7 @@
 #include "log.h"
 #include "vmstate.h"
 
-#define PC_NIC_FIRST_SLOT 0x11
+#define PC_NIC_FIRST_SLOT 0x14
 
 struct PCNet {
     NetClient *backend[MACHINE_MAX_NETDEVS];
@@ -93,8 +94,8 @@ int pc_net_init(Machine *m, GError **errp)
             memcpy(mac, nc->mac, sizeof(mac));
         }
         int devfn = PCI_DEVFN(PC_NIC_FIRST_SLOT + i, 0);
-        if (pci_bus_device(m->pc->pci_bus, devfn)) {
-            devfn = -1;
+        for (int slot = 31; pci_bus_device(m->pc->pci_bus, devfn) && slot >= 2; slot--) {
+            devfn = PCI_DEVFN(slot, 0);
         }
         net->nic[i] = pcnet_new(m->pc->pci_bus, devfn, mac, errp);
         if (!net->nic[i]) {
