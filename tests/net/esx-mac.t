@@ -170,7 +170,7 @@ if have_linux:
                      'ethernet0.devName = vmnic0\n'
                      'vmkemu.ethernet0.hostfwd = "tcp:127.0.0.1:%d-:7777"\n'
                      'vmkemu.kernel = "%s"\nvmkemu.initrd = "%s"\n'
-                     'vmkemu.cmdline = "console=ttyS0 panic=-1 quiet acpi=noirq '
+                     'vmkemu.cmdline = "console=ttyS0 panic=-1 quiet '
                      'vmkemu.modules=pcnet32 vmkemu.script=guest-net.sh"\n'
                      % (fwd_port, kernel, initrd))
     mac1 = generated_mac(cfg1)

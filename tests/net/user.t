@@ -9,10 +9,8 @@ The guest (tests/net/guest-net.sh) takes an address with busybox udhcpc,
 pings the gateway 10.0.2.2, fetches a file from an HTTP server on the
 host's 127.0.0.1 through 10.0.2.2 and checks its md5, then answers a
 connection the host makes to the forwarded port P: the host sends a line,
-the guest sends it back prefixed.  The kernel runs with acpi=noirq: without
-a local APIC (the emulator's CPU has none) it is in PIC mode, where the
-PCI interrupt comes from the routing a BIOS would leave (docs/pci.md).
-One Linux boot (about 3 minutes under ASan).  Skips when the guest assets
+the guest sends it back prefixed.  The guest routes the adapter's INTA
+through the DSDT's _PRT to an IOAPIC input (APIC mode).  One Linux boot (about 3 minutes under ASan).  Skips when the guest assets
 cannot be built here or vmkemu has no user-mode networking."""
 import hashlib
 import http.server
@@ -89,7 +87,7 @@ s.close()
 log = os.path.join(tmp, "vmware.log")
 cmd = [vmkemu, "-accel", "emu", "-m", "256", "-nographic", "-no-reboot",
        "-kernel", kernel, "-initrd", initrd,
-       "-append", "console=ttyS0 panic=-1 quiet acpi=noirq vmkemu.modules=pcnet32 "
+       "-append", "console=ttyS0 panic=-1 quiet vmkemu.modules=pcnet32 "
                   "vmkemu.script=guest-net.sh nettest_port=%d" % http_port,
        "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:7777" % fwd_port,
        "-device", "pcnet,netdev=n0,mac=" + MAC, "-D", log]
