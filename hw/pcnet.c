@@ -786,7 +786,7 @@ static void csr_write(PcnetState *s, unsigned n, uint16_t v)
         s->csr[5] &= ~(v & CSR5_W1C);
         if (was && !suspended(s)) {
             pcnet_transmit(s);
-            rx_recheck(s);
+            net_client_receive_ready(s->nc);    /* frames held while suspended */
         }
         pcnet_poll_arm(s);
         break;

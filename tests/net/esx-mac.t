@@ -18,7 +18,9 @@ forgets the VM.
 Part 2, tiny guests: a manual address outside 00:50:56:00:00:00-3F:FF:FF
 and vmxnet are refused with their cfg line; a suspended VM keeps its
 registry entry, resumes with the same address, and loses it when stopped."""
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,6 +37,7 @@ timeout = int(os.environ.get("VMKEMU_LINUX_TIMEOUT", "1200"))
 os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
 
 tmp = os.path.realpath(tempfile.mkdtemp())
+atexit.register(shutil.rmtree, tmp, True)
 registry = os.path.join(tmp, "mac-registry")
 os.environ["VMKEMU_MAC_REGISTRY"] = registry
 os.environ["VMKEMU_HOST_IP"] = "192.34.14.81"

@@ -12,10 +12,12 @@ connection the host makes to the forwarded port P: the host sends a line,
 the guest sends it back prefixed.  The guest routes the adapter's INTA
 through the DSDT's _PRT to an IOAPIC input (APIC mode).  One Linux boot (about 3 minutes under ASan).  Skips when the guest assets
 cannot be built here or vmkemu has no user-mode networking."""
+import atexit
 import hashlib
 import http.server
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -61,6 +63,7 @@ _, kernel, initrd = assets.stdout.split()
 print("1..9", flush=True)
 
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)
 payload = random.Random(5).randbytes(300000)
 with open(os.path.join(tmp, "file"), "wb") as f:
     f.write(payload)

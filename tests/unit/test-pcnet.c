@@ -641,12 +641,17 @@ static void test_receive32(void)
     g_assert_true(get32(r, RX_RING + 48 + 4) & PCNET_DESC_OWN);    /* still the guest's */
     g_assert_cmphex(wio_csr_r(r, 72), ==, (uint16_t)(3 - 4));      /* at entry 3 */
 
-    /* Promiscuous (set while suspended, as pcnet32 does): everything. */
+    /* Promiscuous (set while suspended, as pcnet32 does): everything.  A
+     * frame arriving during the suspension waits for its end. */
     wio_csr_w(r, 5, 0x0001);
     g_assert_cmphex(wio_csr_r(r, 5) & 1, ==, 1);
     wio_csr_w(r, 15, 0x8000);
-    wio_csr_w(r, 5, 0x0000);
     from_wire(r, (uint8_t[]){ 0x00, 0x50, 0x56, 0x09, 0x09, 0x09 }, 80, 3);
+    g_assert_cmpuint(net_client_queue_len(pcnet_net_client(r->nic)), ==, 1);
+    g_assert_true(get32(r, RX_RING + 48 + 4) & PCNET_DESC_OWN);
+    wio_csr_w(r, 5, 0x0000);
+    run_main_context();
+    g_assert_cmpuint(net_client_queue_len(pcnet_net_client(r->nic)), ==, 0);
     g_assert_cmphex(get32(r, RX_RING + 48 + 4) & 0xff000000u, ==,
                     PCNET_DESC_STP | PCNET_DESC_ENP);
     rig_free(r);
