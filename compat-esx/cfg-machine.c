@@ -196,8 +196,39 @@ static int check_device_prop(EsxCfg *cfg, EsxCfgEntry *e, DevFamily fam,
     return 0;
 }
 
-/* Validate device keys; refuse present devices vmkemu does not model yet. */
-static int map_devices(EsxCfg *cfg, GError **errp)
+static gint by_line(gconstpointer a, gconstpointer b)
+{
+    const EsxCfgEntry *x = *(EsxCfgEntry *const *)a, *y = *(EsxCfgEntry *const *)b;
+    return x->line - y->line;
+}
+
+/* Present IDE devices onto the drive list, in file order. */
+static int map_ide(EsxCfg *cfg, GHashTable *present, MachineConfig *mc, GError **errp)
+{
+    GPtrArray *ide = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    int r = 0;
+    g_hash_table_iter_init(&it, present);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        if (device_of(k) == DEV_IDE) {
+            g_ptr_array_add(ide, v);
+        }
+    }
+    g_ptr_array_sort(ide, by_line);
+    for (guint i = 0; i < ide->len && r == 0; i++) {
+        EsxCfgEntry *e = g_ptr_array_index(ide, i);
+        int bus, unit;
+        sscanf(e->key + 3, "%d:%d", &bus, &unit);
+        r = esx_cfg_map_drive(cfg, mc, DRIVE_IF_IDE, bus, unit, errp);
+    }
+    g_ptr_array_free(ide, TRUE);
+    return r;
+}
+
+/* Validate device keys; map IDE drives; refuse present devices vmkemu does
+ * not model yet. */
+static int map_devices(EsxCfg *cfg, MachineConfig *mc, GError **errp)
 {
     GHashTable *present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     int r = 0;
@@ -232,12 +263,15 @@ static int map_devices(EsxCfg *cfg, GError **errp)
         }
         g_free(lower);
     }
+    if (r == 0) {
+        r = map_ide(cfg, present, mc, errp);
+    }
     if (r < 0) {
         g_hash_table_destroy(present);
         return r;
     }
 
-    /* No disk, CD-ROM, floppy or network model exists yet: refuse the first
+    /* No SCSI, floppy or network model exists yet: refuse the first
      * present device in file order, naming what it asked for. */
     EsxCfgEntry *first = NULL;
     const char *first_dev = NULL;
@@ -246,6 +280,9 @@ static int map_devices(EsxCfg *cfg, GError **errp)
     g_hash_table_iter_init(&it, present);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         EsxCfgEntry *e = v;
+        if (device_of(k) == DEV_IDE) {
+            continue;       /* mapped above */
+        }
         if (!first || e->line < first->line) {
             first = e;
             first_dev = k;
@@ -406,5 +443,5 @@ int esx_cfg_to_machine(EsxCfg *cfg, MachineConfig *mc, EsxVmSettings *vm,
         g_free(mc->accel);
         mc->accel = g_ascii_strdown(e->value, -1);
     }
-    return map_devices(cfg, errp);
+    return map_devices(cfg, mc, errp);
 }

@@ -22,6 +22,7 @@
 #include "hw/i440fx.h"
 #include "hw/piix3.h"
 #include "hw/hpet.h"
+#include "hw/ide.h"
 
 static void pc_pit_reset(void *opaque)
 {
@@ -164,6 +165,9 @@ int pc_devices_init(Machine *m, GError **errp)
     if (pc_pci_init(m, errp) < 0) {
         return -1;
     }
+    if (!(pc->ide = pc_ide_init(m, errp))) {
+        return -1;
+    }
     pc->pit = i8254_new(m->as, m->gsi[0]);
     machine_add_reset_hook(m, pc_pit_reset, pc->pit);
     pc->port61 = pc_port61_new(m->as, pc->pit);
@@ -249,6 +253,8 @@ void pc_devices_free(Machine *m)
     mc146818_rtc_free(pc->rtc);
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
+    piix3_ide_free(pc->ide);
+    pc->ide = NULL;
     pc_pci_free(m);
     pc_irqchip_free(m);
     debug_ports_free(pc->debug_ports);

@@ -26,6 +26,7 @@ typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
 typedef struct PciBus PciBus;           /* hw/core/pci.c */
 typedef struct I440fx I440fx;           /* hw/i440fx.c */
 typedef struct Piix3 Piix3;             /* hw/piix3.c */
+typedef struct PiixIde PiixIde;         /* hw/ide-piix.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
@@ -49,6 +50,7 @@ struct PCDevices {
     Piix3 *piix3;               /* ISA bridge, PIRQ router, 0xcf9; 00:01.0 */
     struct Hpet *hpet;          /* 0xfed00000, with the userspace irqchip only */
     IrqLine **hpet_out;         /* its outputs (HPET_NUM_OUTPUTS lines) */
+    PiixIde *ide;               /* IDE, 00:01.1: 0x1f0, 0x170, IRQ 14/15 (hw/ide-pc.c) */
     /* Devices add their state pointers here. */
 };
 
