@@ -488,6 +488,13 @@ static inline uint32_t fpu_ea(X86CPU *cpu, X86Insn *i)
     return x86_ea(cpu, i);
 }
 
+/* #AC for operands wider than the dword pieces they are accessed in:
+ * m64 reals and integers, m80 reals (SDM vol. 3, table 6-7). */
+static inline void fpu_align(X86CPU *cpu, X86Insn *i, uint32_t ea, unsigned a)
+{
+    x86_align_check(cpu, cpu->seg[i->seg].base + ea, a);
+}
+
 static X86F80 load_m32(X86CPU *cpu, X86Insn *i, uint32_t *flags)
 {
     uint32_t v = ld32(cpu, i->seg, fpu_ea(cpu, i));
@@ -506,6 +513,7 @@ static X86F80 load_m32(X86CPU *cpu, X86Insn *i, uint32_t *flags)
 static X86F80 load_m64(X86CPU *cpu, X86Insn *i, uint32_t *flags)
 {
     uint32_t ea = fpu_ea(cpu, i);
+    fpu_align(cpu, i, ea, 8);
     uint64_t v = ld32(cpu, i->seg, ea) | ((uint64_t)ld32(cpu, i->seg, (ea + 4) & i->amask) << 32);
     double d;
     memcpy(&d, &v, 8);
@@ -523,6 +531,7 @@ static X86F80 load_m80(X86CPU *cpu, X86Insn *i)
 {
     uint32_t ea = fpu_ea(cpu, i);
     X86F80 v;
+    fpu_align(cpu, i, ea, 8);
     v.mant = ld32(cpu, i->seg, ea) | ((uint64_t)ld32(cpu, i->seg, (ea + 4) & i->amask) << 32);
     v.se = ld16(cpu, i->seg, (ea + 8) & i->amask);
     return v;
@@ -535,6 +544,7 @@ static int64_t load_int(X86CPU *cpu, X86Insn *i, int bytes)
     case 2: return (int16_t)ld16(cpu, i->seg, ea);
     case 4: return (int32_t)ld32(cpu, i->seg, ea);
     default:
+        fpu_align(cpu, i, ea, 8);
         return (int64_t)(ld32(cpu, i->seg, ea) |
                          ((uint64_t)ld32(cpu, i->seg, (ea + 4) & i->amask) << 32));
     }
@@ -572,6 +582,7 @@ static void store_bytes(X86CPU *cpu, X86Insn *i, uint32_t ea, const void *buf, u
 static bool store_real(X86CPU *cpu, X86Insn *i, bool dbl)
 {
     uint32_t ea = probe_store(cpu, i, dbl ? 8 : 4);
+    fpu_align(cpu, i, ea, dbl ? 8 : 4);
     if (st_empty(cpu, 0)) {
         if (stack_fault(cpu, false)) {
             return false;
@@ -621,6 +632,7 @@ static bool store_real(X86CPU *cpu, X86Insn *i, bool dbl)
 static bool store_int(X86CPU *cpu, X86Insn *i, int bytes)
 {
     uint32_t ea = probe_store(cpu, i, bytes);
+    fpu_align(cpu, i, ea, bytes);
     FPU->fsw &= ~SW_C1;
     uint64_t out;
     uint32_t flags = 0;
@@ -1436,6 +1448,7 @@ HANDLER(x86_h_fpu)
                 break;
             case 7: {
                 uint32_t ea = probe_store(cpu, i, 10);
+                fpu_align(cpu, i, ea, 8);
                 FPU->fsw &= ~SW_C1;
                 if (st_empty(cpu, 0)) {
                     if (stack_fault(cpu, false)) {
@@ -1474,12 +1487,17 @@ HANDLER(x86_h_fpu)
             case 4: {       /* FRSTOR */
                 uint32_t ea = fpu_ea(cpu, i), n = env_size(i);
                 X86F80 regs[8];
+                /* The save area is aligned as its environment part; the
+                 * register images inside it are not checked. */
+                fpu_align(cpu, i, ea, env32(i) ? 4 : 2);
+                x86_align_suspend(cpu);
                 for (int k = 0; k < 8; k++) {
                     uint32_t a = (ea + n + 10 * k) & i->amask;
                     regs[k].mant = ld32(cpu, i->seg, a) |
                                    ((uint64_t)ld32(cpu, i->seg, (a + 4) & i->amask) << 32);
                     regs[k].se = ld16(cpu, i->seg, (a + 8) & i->amask);
                 }
+                x86_align_resume(cpu);
                 load_env(cpu, i, ea);
                 for (int k = 0; k < 8; k++) {
                     FPU->st[phys(cpu, k)] = regs[k];
@@ -1489,6 +1507,7 @@ HANDLER(x86_h_fpu)
             case 6: {       /* FNSAVE */
                 uint32_t n = env_size(i), ea = probe_store(cpu, i, n + 80);
                 store_env(cpu, i, ea);
+                x86_align_suspend(cpu);
                 for (int k = 0; k < 8; k++) {
                     uint32_t a = (ea + n + 10 * k) & i->amask;
                     X86F80 r = st_get(cpu, k);
@@ -1496,6 +1515,7 @@ HANDLER(x86_h_fpu)
                     st32(cpu, i->seg, (a + 4) & i->amask, (uint32_t)(r.mant >> 32));
                     st16(cpu, i->seg, (a + 8) & i->amask, r.se);
                 }
+                x86_align_resume(cpu);
                 x86_fpu_init(cpu);
                 break;
             }

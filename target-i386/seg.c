@@ -135,8 +135,10 @@ void x86_update_mode(X86CPU *cpu)
         m |= BM_SINGLE;
     }
     cpu->mode = m;
+    cpu->tf_step = (cpu->eflags & FL_TF) != 0;
+    cpu->rep_limit = x86_rep_limit(cpu);
     cpu->mmu_idx = cpu->cpl == 3;
-    cpu->tlb_cur = cpu->tlb[cpu->mmu_idx];
+    x86_update_mem_checks(cpu);
     for (int s = 0; s < R_LDTR; s++) {
         seg_ranges(cpu, s);
     }
@@ -146,7 +148,7 @@ void x86_set_cpl(X86CPU *cpu, int cpl)
 {
     cpu->cpl = cpl;
     cpu->mmu_idx = cpl == 3;
-    cpu->tlb_cur = cpu->tlb[cpu->mmu_idx];
+    x86_update_mem_checks(cpu);
 }
 
 void x86_seg_load_cache(X86CPU *cpu, int s, uint16_t sel, uint32_t base,
