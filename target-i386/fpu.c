@@ -180,6 +180,11 @@ static bool stack_fault(X86CPU *cpu, bool overflow)
     return !masked(cpu, SW_IE);
 }
 
+static inline bool push_overflows(X86CPU *cpu)
+{
+    return !((FPU->tag_empty >> ((FPU->top - 1) & 7)) & 1);
+}
+
 static void fpu_push(X86CPU *cpu, X86F80 v)
 {
     int p = (FPU->top - 1) & 7;
@@ -1566,6 +1571,9 @@ HANDLER(x86_h_fpu)
             case 0:
                 /* An unmasked DE still loads (the host does); IE does not. */
                 v = load_m32(cpu, i, &flags);
+                if (push_overflows(cpu)) {
+                    flags &= ~SW_DE;    /* the stack fault comes first */
+                }
                 fpu_exc(cpu, flags);
                 FPU->fsw &= ~SW_C1;
                 if (!(flags & ~FPU->fcw & SW_IE)) {
@@ -1646,6 +1654,9 @@ HANDLER(x86_h_fpu)
             switch (reg) {
             case 0:
                 v = load_m64(cpu, i, &flags);
+                if (push_overflows(cpu)) {
+                    flags &= ~SW_DE;    /* the stack fault comes first */
+                }
                 fpu_exc(cpu, flags);
                 FPU->fsw &= ~SW_C1;
                 if (!(flags & ~FPU->fcw & SW_IE)) {
