@@ -146,6 +146,9 @@ static unsigned matches(X86CPU *cpu, uint32_t addr, unsigned size, unsigned rw_o
 
 void x86_dbg_data(X86CPU *cpu, uint32_t lin, unsigned size, bool write)
 {
+    if (cpu->delivering == EXC_DB) {
+        return;     /* the #DB delivery's own stack and IDT accesses */
+    }
     unsigned hit = matches(cpu, lin, size, write ? 0xa : 0x8);     /* R/W 01, 11 */
     /* B0-B3 may also report matches of breakpoints that are not enabled
      * (SDM 17.2.3); only an enabled one makes the trap. */

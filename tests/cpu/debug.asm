@@ -9,7 +9,8 @@
 ; DR4/DR5 #UD; DR7.GD (a #DB fault on MOV DR, BD, GD cleared); single-step
 ; traps with BS, and BS together with a data breakpoint; MOV SS holding a
 ; single-step and a data-breakpoint trap for one instruction; the TSS T bit
-; (BT, before the new task's first instruction); ICEBP (DR6 unchanged).
+; (BT, before the new task's first instruction); ICEBP (DR6 unchanged);
+; a matching breakpoint that is not enabled reported with an enabled one.
 ; Reference: Intel SDM vol. 3, 17.2-17.3, 6.8.3.
 
 %define GUEST_NAME "debug"
@@ -386,6 +387,25 @@ gd_after:
 .ud2:   EXPECT 6, -1
         test    dword [last_efl], FL_RF
         CHECK nz
+
+        ; 16: a breakpoint that matches but is not enabled is reported in
+        ; B0-B3 along with the enabled one that made the trap
+        TEST 16
+        call    clear_counts
+        mov     eax, var_w
+        mov     dr0, eax                        ; DR0: R/W 01, L0 = G0 = 0
+        mov     dr1, eax
+        SET_DR7 RW(0, 1) | G1 | RW(1, 1)
+        mov     byte [var_w], 1
+        COUNT 1, 1
+        mov     eax, [last_dr6]
+        and     eax, 0xf
+        cmp     eax, 3
+        CHECK e
+        SET_DR7 RW(0, 1)                        ; only the disabled one: nothing
+        mov     byte [var_w], 2
+        COUNT 1, 1
+        SET_DR7 0
 
         jmp     pass
 
