@@ -735,13 +735,14 @@ void x86_iret(X86CPU *cpu, bool op32)
 
     if (!(cpu->cr0 & CR0_PE) || (cpu->eflags & FL_VM)) {
         uint32_t mask;
+        /* IRETD loads RF here too (SDM vol. 2, IRET: the 257FD5H mask). */
         if (cpu->eflags & FL_VM) {
             if (((cpu->eflags & FL_IOPL) >> 12) < 3) {
                 gp(cpu, 0);
             }
-            mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_NT | FL_AC | FL_ID;
+            mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_NT | FL_RF | FL_AC | FL_ID;
         } else {
-            mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_NT | FL_IOPL | FL_AC | FL_ID;
+            mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_NT | FL_IOPL | FL_RF | FL_AC | FL_ID;
         }
         uint32_t off = xs_pop(cpu, &xs, op32);
         uint16_t sel = xs_pop(cpu, &xs, op32);
