@@ -10,7 +10,8 @@
 ; traps with BS, and BS together with a data breakpoint; MOV SS holding a
 ; single-step and a data-breakpoint trap for one instruction; the TSS T bit
 ; (BT, before the new task's first instruction); ICEBP (DR6 unchanged);
-; a matching breakpoint that is not enabled reported with an enabled one.
+; a matching breakpoint that is not enabled reported with an enabled one;
+; single-stepping a REP string one iteration at a time.
 ; Reference: Intel SDM vol. 3, 17.2-17.3, 6.8.3.
 
 %define GUEST_NAME "debug"
@@ -406,6 +407,23 @@ gd_after:
         mov     byte [var_w], 2
         COUNT 1, 1
         SET_DR7 0
+
+        ; 17: under TF a REP string traps after each iteration
+        TEST 17
+        call    clear_counts
+        mov     edi, buf
+        mov     ecx, 3
+        xor     eax, eax
+        pushfd
+        or      dword [esp], FL_TF
+        popfd
+        rep stosb                               ; 1, 2, 3
+        pushfd                                  ; 4
+        and     dword [esp], ~FL_TF             ; 5
+        popfd                                   ; 6
+        COUNT 1, 6
+        test    ecx, ecx
+        CHECK z
 
         jmp     pass
 
