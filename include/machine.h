@@ -15,6 +15,7 @@
 #include "irq.h"
 #include "x86-regs.h"
 #include "accel.h"
+#include "drive.h"
 
 #define MACHINE_MAX_SERIAL 4
 #define MACHINE_MAX_CPUS   64
@@ -37,6 +38,8 @@ typedef struct MachineConfig {
     char *qmp[4];                   /* -qmp unix:PATH[,server][,nowait] */
     int nqmp;
     int linux_entry;                /* -linux-entry 32|64 (0 = 32) */
+    MachineDrive drives[MACHINE_MAX_DRIVES];    /* include/drive.h */
+    int ndrives;
 } MachineConfig;
 
 void machine_config_init(MachineConfig *cfg);   /* defaults */
@@ -92,6 +95,8 @@ typedef struct Machine {
     bool a20_enabled;
 
     PCDevices *pc;
+    /* The opened drives (Drive *, hw/core/drive.c, include/drive.h). */
+    GPtrArray *drives;
     /* The state sections of the devices, in creation order (suspend). */
     VMStateList *vmstate;
 

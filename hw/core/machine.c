@@ -46,6 +46,9 @@ void machine_config_clear(MachineConfig *cfg)
     }
     g_free(cfg->logfile);
     g_free(cfg->boot_order);
+    for (int i = 0; i < cfg->ndrives; i++) {
+        machine_drive_clear(&cfg->drives[i]);
+    }
     *cfg = (MachineConfig){0};
 }
 
