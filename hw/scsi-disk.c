@@ -1160,7 +1160,7 @@ void scsi_disk_init(ScsiDisk *d, BlockBackend *blk, const ScsiDiskConfig *cfg)
     d->blk = blk;
     d->type = cfg->type;
     d->block_size = cfg->type == SCSI_TYPE_CDROM ? 2048 : 512;
-    d->read_only = cfg->type == SCSI_TYPE_CDROM ||
+    d->read_only = cfg->type == SCSI_TYPE_CDROM || cfg->read_only ||
                    (blk && !(blk_backend_root(blk)->flags & BLK_O_RDWR));
     copy_id(d->vendor, sizeof(d->vendor), cfg->vendor ? cfg->vendor : "VMware");
     copy_id(d->product, sizeof(d->product), cfg->product ? cfg->product :

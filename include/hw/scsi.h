@@ -182,6 +182,7 @@ typedef struct ScsiDiskConfig {
     const char *revision;       /* NULL: "1.0" */
     const char *serial;         /* VPD 0x80, NULL: derived from the name */
     const char *name;           /* for messages and the default serial */
+    bool read_only;             /* write-protected (also when blk is) */
 } ScsiDiskConfig;
 
 typedef struct ScsiDisk {
