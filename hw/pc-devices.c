@@ -132,6 +132,9 @@ int pc_devices_init(Machine *m, GError **errp)
     machine_add_vmstate(m, "port92", &port92_vmstate, pc->port92);
     machine_add_vmstate(m, "acpi-pm", &acpi_pm_vmstate, pc->acpi_pm);
     machine_add_vmstate(m, "fw-cfg", &fw_cfg_vmstate, pc->fw_cfg);
+    if (pc_scsi_init(m, errp) < 0) {
+        return -1;
+    }
     /* Last: the tables describe the devices above. */
     return pc_firmware_init(m, errp);
 }
@@ -154,6 +157,7 @@ void pc_devices_free(Machine *m)
     mc146818_rtc_free(pc->rtc);
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
+    pc_scsi_free(m);
     pc_pci_free(m);
     pc_irqchip_free(m);
     debug_ports_free(pc->debug_ports);

@@ -47,6 +47,7 @@ struct PCDevices {
     PciBus *pci_bus;            /* bus 0: 0xcf8, 0xcfc-0xcff (docs/pci.md) */
     I440fx *i440fx;             /* host bridge, 00:00.0 */
     Piix3 *piix3;               /* ISA bridge, PIRQ router, 0xcf9; 00:01.0 */
+    struct BusLogic *scsi[4];   /* SCSI adapters scsi0-3 at 00:10.0-00:13.0 */
     /* Devices add their state pointers here. */
 };
 
@@ -93,6 +94,10 @@ int pc_irqchip_intack(Machine *m);
 /* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
  * -append; fills m->boot_regs. */
 int pc_kernel_load(Machine *m, GError **errp);
+
+/* hw/pc-scsi.c: the BusLogic SCSI adapters and their drives; NULL-safe free. */
+int pc_scsi_init(Machine *m, GError **errp);
+void pc_scsi_free(Machine *m);
 
 /* hw/debug-ports.c */
 DebugPorts *debug_ports_new(Machine *m);
