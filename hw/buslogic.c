@@ -1056,14 +1056,6 @@ static int buslogic_pre_save(void *opaque, GError **errp)
     return 0;
 }
 
-static void buslogic_pre_load(void *opaque)
-{
-    BusLogic *s = opaque;
-    if (s->pci.bus) {
-        pci_set_irq(&s->pci, 0);
-    }
-}
-
 static int buslogic_post_load(void *opaque, uint32_t version, GError **errp)
 {
     BusLogic *s = opaque;
@@ -1086,15 +1078,12 @@ static int buslogic_post_load(void *opaque, uint32_t version, GError **errp)
                     "scsi%d: inconsistent BusLogic state in the saved file", s->index);
         return -EINVAL;
     }
-    if (s->pci.bus) {
-        pci_device_remap(&s->pci);
-    }
-    update_irq(s);
+    /* The PCI section (pci_device_vmstate, loaded after this one) brings
+     * the configuration bytes, the BAR mappings and the INTx level. */
     return 0;
 }
 
 static const VMStateField buslogic_fields[] = {
-    VMSTATE_BUFFER(BusLogic, pci.config),
     VMSTATE_UINT8(BusLogic, intr),
     VMSTATE_UINT8(BusLogic, diag_reads),
     VMSTATE_BOOL(BusLogic, cmd_invalid),
@@ -1131,7 +1120,6 @@ const VMStateDescription buslogic_vmstate = {
     .name = "buslogic",
     .version = 1,
     .pre_save = buslogic_pre_save,
-    .pre_load = buslogic_pre_load,
     .post_load = buslogic_post_load,
     .fields = buslogic_fields,
 };

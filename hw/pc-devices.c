@@ -132,8 +132,21 @@ int pc_devices_init(Machine *m, GError **errp)
     machine_add_vmstate(m, "port92", &port92_vmstate, pc->port92);
     machine_add_vmstate(m, "acpi-pm", &acpi_pm_vmstate, pc->acpi_pm);
     machine_add_vmstate(m, "fw-cfg", &fw_cfg_vmstate, pc->fw_cfg);
+    /* SCSI adapters (they join the PCI bus; hw/pc-scsi.c). */
     if (pc_scsi_init(m, errp) < 0) {
         return -1;
+    }
+    /* Every PCI function's configuration bytes, in devfn order so that the
+     * bridges' PIRQ routing is back before the functions re-drive their
+     * INTx; keep this after every device that joins the bus. */
+    machine_add_vmstate(m, "pci-bus", &pci_bus_vmstate, pc->pci_bus);
+    for (int devfn = 0; devfn < PCI_MAX_DEVFN; devfn++) {
+        PciDevice *d = pci_bus_device(pc->pci_bus, devfn);
+        if (d) {
+            gchar *id = g_strdup_printf("pci.%02x.%d", PCI_SLOT(devfn), PCI_FUNC(devfn));
+            machine_add_vmstate(m, id, &pci_device_vmstate, d);
+            g_free(id);
+        }
     }
     /* Last: the tables describe the devices above. */
     return pc_firmware_init(m, errp);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 #include "hw/pci.h"
+#include "vmstate.h"
 #include "log.h"
 
 struct PciBus {
@@ -525,3 +526,47 @@ void pci_bus_reset(PciBus *bus)
         }
     }
 }
+
+/* --- suspend ----------------------------------------------------------------- */
+
+/* The configuration bytes are a function's PCI state; the BAR mappings and
+ * the INTx contribution to its PIRQ follow from them and from irq_level. */
+static void pci_device_pre_load(void *opaque)
+{
+    PciDevice *d = opaque;
+    /* Take the function's INTx off its PIRQ while the fields change. */
+    bool was = intx_effective(d);
+    d->irq_level = 0;
+    intx_update(d, was);
+}
+
+static int pci_device_post_load(void *opaque, uint32_t version, GError **errp)
+{
+    PciDevice *d = opaque;
+    (void)version;
+    (void)errp;
+    pci_device_remap(d);
+    intx_update(d, false);
+    return 0;
+}
+
+const VMStateDescription pci_device_vmstate = {
+    .name = "pci-device",
+    .version = 1,
+    .pre_load = pci_device_pre_load,
+    .post_load = pci_device_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8_ARRAY(PciDevice, config, PCI_CONFIG_SPACE_SIZE),
+        VMSTATE_UINT8(PciDevice, irq_level),
+        VMSTATE_END,
+    },
+};
+
+const VMStateDescription pci_bus_vmstate = {
+    .name = "pci-bus",
+    .version = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(PciBus, config_address),
+        VMSTATE_END,
+    },
+};

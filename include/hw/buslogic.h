@@ -188,6 +188,8 @@ void buslogic_reset(BusLogic *s);
 /* The status register as the guest would read it, without side effects. */
 uint8_t buslogic_status(const BusLogic *s);
 
+/* The adapter's registers, firmware state and targets; its PCI function
+ * (config bytes, INTx) is the PCI core's section (pci_device_vmstate). */
 extern const struct VMStateDescription buslogic_vmstate;
 
 #endif

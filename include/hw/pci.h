@@ -210,6 +210,15 @@ void pci_set_irq(PciDevice *d, int level);
  * a state restore). */
 void pci_device_remap(PciDevice *d);
 
+/* Suspend: a function's section ("pci.SS.F") saves its configuration bytes
+ * and INTx level, and on load remaps its BARs and re-drives its PIRQ; the
+ * bus's section ("pci-bus") saves CONFIG_ADDRESS.  Register them after the
+ * bridges (whose PIRQ routing lives in their config bytes) and before
+ * anything that depends on the mappings. */
+typedef struct VMStateDescription VMStateDescription;
+extern const VMStateDescription pci_device_vmstate;
+extern const VMStateDescription pci_bus_vmstate;
+
 /* Little-endian helpers on config bytes. */
 static inline uint16_t pci_get_word(const uint8_t *p)
 {

@@ -149,19 +149,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     }
 
     /* Whatever state the guest reached must survive suspend and resume. */
-    GByteArray *out = g_byte_array_new();
+    GByteArray *out = g_byte_array_new(), *pci = g_byte_array_new();
     GError *err = NULL;
-    if (vmstate_save_fields(out, &buslogic_vmstate, s, &err) < 0) {
+    if (vmstate_save_fields(out, &buslogic_vmstate, s, &err) < 0 ||
+        vmstate_save_fields(pci, &pci_device_vmstate, &s->pci, &err) < 0) {
         abort();
     }
     buslogic_free(s);
     s = adapter_new(bus, disk);
     if (vmstate_load_fields(out->data, out->len, 1, &buslogic_vmstate, s, "buslogic",
-                            &err) < 0) {
+                            &err) < 0 ||
+        vmstate_load_fields(pci->data, pci->len, 1, &pci_device_vmstate, &s->pci,
+                            "pci", &err) < 0) {
         g_printerr("%s\n", err->message);
         abort();
     }
     g_byte_array_unref(out);
+    g_byte_array_unref(pci);
     buslogic_free(s);
     blk_backend_close(disk, BLK_REDO_KEEP, NULL);
     pci_bus_free(bus);

@@ -799,9 +799,11 @@ static void test_vmstate(void)
     g_assert_cmpint(inb(BUSLOGIC_REG_DATA_IN), ==, 'A');
     g_assert_cmpint(inb(BUSLOGIC_REG_DATA_IN), ==, 'A');
 
-    GByteArray *out = g_byte_array_new();
+    /* The adapter's section and its PCI function's, as the PC saves them. */
+    GByteArray *out = g_byte_array_new(), *pci = g_byte_array_new();
     GError *err = NULL;
     g_assert_cmpint(vmstate_save_fields(out, &buslogic_vmstate, bl, &err), ==, 0);
+    g_assert_cmpint(vmstate_save_fields(pci, &pci_device_vmstate, &bl->pci, &err), ==, 0);
     buslogic_free(bl);
 
     /* A new adapter with the same disks takes the state. */
@@ -811,6 +813,9 @@ static void test_vmstate(void)
     g_assert_cmpint(vmstate_load_fields(out->data, out->len, 1, &buslogic_vmstate, bl,
                                         "buslogic", &err), ==, 0);
     g_assert_no_error(err);
+    g_assert_cmpint(vmstate_load_fields(pci->data, pci->len, 1, &pci_device_vmstate,
+                                        &bl->pci, "pci.10.0", &err), ==, 0);
+    g_byte_array_unref(pci);
     /* The BARs are mapped again from the loaded config space. */
     g_assert_cmpint(inb(BUSLOGIC_REG_DATA_IN), ==, '5');
     g_assert_cmpint(inb(BUSLOGIC_REG_DATA_IN), ==, '0');

@@ -11,6 +11,7 @@
 #include <glib.h>
 #include "hw/pc.h"
 #include "hw/pci.h"
+#include "vmstate.h"
 #include "hw/i440fx.h"
 #include "hw/piix3.h"
 #include "hw/i8259.h"
@@ -653,6 +654,76 @@ static void test_pc_wiring(void)
     pc_free(m);
 }
 
+/* Suspend: the configuration bytes and INTx level go into a section and a
+ * fresh bus built the same way comes back with the same mappings, PIRQ
+ * routing and interrupt levels. */
+static void test_suspend_sections(void)
+{
+    Bus *a = bus_new(), *b = bus_new();
+    TestDev *ta = test_dev_new(PCI_INTA), *tb = test_dev_new(PCI_INTA);
+    g_assert_cmpint(pci_bus_add_device(a->bus, &ta->pci, PCI_DEVFN(3, 0)), ==, 0);
+    g_assert_cmpint(pci_bus_add_device(b->bus, &tb->pci, PCI_DEVFN(3, 0)), ==, 0);
+
+    /* Slot 3 INTA is PIRQC; route it to ISA IRQ 11. */
+    cfg_write(a->as, 1, 0, PIIX3_PIRQRC + 2, 11, 1);
+    cfg_write(a->as, 3, 0, PCI_BASE_ADDRESS_0, 0xc000, 4);
+    cfg_write(a->as, 3, 0, PCI_BASE_ADDRESS_0 + 4, 0xfebf0000u, 4);
+    cfg_write(a->as, 3, 0, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
+    pci_set_irq(&ta->pci, 1);
+    g_assert_cmpint(a->level[11], ==, 1);
+    as_port_write(a->as, PCI_CONFIG_ADDRESS, cfg_addr(3, 0, PCI_COMMAND), 4);
+
+    PciDevice *sb_a = pci_bus_device(a->bus, PCI_DEVFN(1, 0));
+    PciDevice *sb_b = pci_bus_device(b->bus, PCI_DEVFN(1, 0));
+    struct { const VMStateDescription *vmsd; void *from, *to; } sec[] = {
+        { &pci_bus_vmstate, a->bus, b->bus },
+        { &pci_device_vmstate, sb_a, sb_b },
+        { &pci_device_vmstate, &ta->pci, &tb->pci },
+    };
+    for (size_t n = 0; n < G_N_ELEMENTS(sec); n++) {
+        GByteArray *buf = g_byte_array_new();
+        GError *err = NULL;
+        g_assert_cmpint(vmstate_save_fields(buf, sec[n].vmsd, sec[n].from, &err), ==, 0);
+        g_assert_cmpint(vmstate_load_fields(buf->data, buf->len, 1, sec[n].vmsd, sec[n].to,
+                                            "pci", &err), ==, 0);
+        g_assert_no_error(err);
+        g_byte_array_unref(buf);
+    }
+
+    g_assert_cmpmem(tb->pci.config, PCI_CONFIG_SPACE_SIZE, ta->pci.config, PCI_CONFIG_SPACE_SIZE);
+    g_assert_cmpuint(as_port_read(b->as, PCI_CONFIG_ADDRESS, 4), ==, cfg_addr(3, 0, PCI_COMMAND));
+    /* The BARs are mapped again, at the saved addresses. */
+    g_assert_cmpuint(as_port_read(b->as, 0xc004, 4), ==, 0xa5a5a5a5u);
+    g_assert_cmpint(tb->reads, ==, 1);
+    g_assert_nonnull(as_find(b->as, 0xfebf0010u));
+    /* The interrupt is asserted again through the restored routing. */
+    for (int n = 0; n < PC_NUM_GSI; n++) {
+        g_assert_cmpint(b->level[n], ==, a->level[n]);
+    }
+    /* ... and counted once: lowering it releases the IRQ. */
+    pci_set_irq(&tb->pci, 0);
+    g_assert_cmpint(b->level[11], ==, 0);
+
+    /* Loading over an asserted function first takes its INTx away. */
+    GByteArray *buf = g_byte_array_new();
+    GError *err = NULL;
+    pci_set_irq(&ta->pci, 0);
+    g_assert_cmpint(vmstate_save_fields(buf, &pci_device_vmstate, &ta->pci, &err), ==, 0);
+    pci_set_irq(&tb->pci, 1);
+    g_assert_cmpint(b->level[11], ==, 1);
+    g_assert_cmpint(vmstate_load_fields(buf->data, buf->len, 1, &pci_device_vmstate, &tb->pci,
+                                        "pci", &err), ==, 0);
+    g_assert_cmpint(b->level[11], ==, 0);
+    g_byte_array_unref(buf);
+
+    pci_bus_remove_device(&ta->pci);
+    pci_bus_remove_device(&tb->pci);
+    g_free(ta);
+    g_free(tb);
+    bus_free(a);
+    bus_free(b);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -665,5 +736,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pci/capabilities", test_capabilities_multifunction);
     g_test_add_func("/pci/intx-routing", test_intx_routing);
     g_test_add_func("/pci/pc-wiring", test_pc_wiring);
+    g_test_add_func("/pci/suspend-sections", test_suspend_sections);
     return g_test_run();
 }
