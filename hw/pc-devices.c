@@ -148,6 +148,8 @@ int pc_devices_init(Machine *m, GError **errp)
             g_free(id);
         }
     }
+    /* PCI interrupt routing as a BIOS leaves it (hw/pc-pci-irq.c). */
+    pc_pci_irq_init(m);
     /* Last: the tables describe the devices above. */
     return pc_firmware_init(m, errp);
 }

@@ -95,6 +95,9 @@ int pc_irqchip_intack(Machine *m);
  * -append; fills m->boot_regs. */
 int pc_kernel_load(Machine *m, GError **errp);
 
+/* hw/pc-pci-irq.c: PIRQ routing, ELCR and Interrupt Line registers as a
+ * BIOS sets them, now and after every reset (after the devices' hooks). */
+void pc_pci_irq_init(Machine *m);
 /* hw/pc-scsi.c: the BusLogic SCSI adapters and their drives; NULL-safe free. */
 int pc_scsi_init(Machine *m, GError **errp);
 void pc_scsi_free(Machine *m);
