@@ -21,6 +21,7 @@
 #include "hw/pci.h"
 #include "hw/i440fx.h"
 #include "hw/piix3.h"
+#include "hw/ide.h"
 
 static void pc_pit_reset(void *opaque)
 {
@@ -86,6 +87,9 @@ int pc_devices_init(Machine *m, GError **errp)
         return -1;
     }
     if (pc_pci_init(m, errp) < 0) {
+        return -1;
+    }
+    if (!(pc->ide = pc_ide_init(m, errp))) {
         return -1;
     }
     pc->pit = i8254_new(m->as, m->gsi[0]);
@@ -173,6 +177,8 @@ void pc_devices_free(Machine *m)
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
     pc_scsi_free(m);
+    piix3_ide_free(pc->ide);
+    pc->ide = NULL;
     pc_pci_free(m);
     pc_irqchip_free(m);
     debug_ports_free(pc->debug_ports);

@@ -26,6 +26,7 @@ typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
 typedef struct PciBus PciBus;           /* hw/core/pci.c */
 typedef struct I440fx I440fx;           /* hw/i440fx.c */
 typedef struct Piix3 Piix3;             /* hw/piix3.c */
+typedef struct PiixIde PiixIde;         /* hw/ide-piix.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
@@ -47,6 +48,7 @@ struct PCDevices {
     PciBus *pci_bus;            /* bus 0: 0xcf8, 0xcfc-0xcff (docs/pci.md) */
     I440fx *i440fx;             /* host bridge, 00:00.0 */
     Piix3 *piix3;               /* ISA bridge, PIRQ router, 0xcf9; 00:01.0 */
+    PiixIde *ide;               /* IDE, 00:01.1: 0x1f0, 0x170, IRQ 14/15 (hw/ide-pc.c) */
     struct BusLogic *scsi[4];   /* SCSI adapters scsi0-3 at 00:10.0-00:13.0 */
     /* Devices add their state pointers here. */
 };

@@ -2,9 +2,10 @@
 ; Bus Specification 3.0, 3.2.2.3.2) and prints every function it finds on
 ; the debug console:  "pci 00:SS.F VVVV:DDDD class CCCCCC hdr HH".
 ; Checks that CONFIG_ADDRESS reads back, that a byte write to 0xcf8 leaves
-; it alone, that the i440FX host bridge (8086:1237) is at 00:00.0 and the
-; PIIX3 (8086:7000) at 00:01.0, that PIRQRCA resets to 0x80 and takes a
-; byte write, and that the functions found are exactly those two.
+; it alone, that the i440FX host bridge (8086:1237) is at 00:00.0, the
+; PIIX3 (8086:7000) at 00:01.0 and its IDE function (8086:7010) at 00:01.1,
+; that PIRQRCA resets to 0x80 and takes a byte write, and that the functions
+; found are exactly those three.
 ; Passes with GUEST_PASS.
 %include "common.inc"
 
@@ -83,15 +84,20 @@ main:
         jne     fail_ids
 .not_host:
         cmp     ebx, 0x08
-        jne     .skip
+        jne     .not_isa
         cmp     esi, 0x70008086
+        jne     fail_ids
+.not_isa:
+        cmp     ebx, 0x09
+        jne     .skip
+        cmp     esi, 0x70108086
         jne     fail_ids
 .skip:
         inc     ebx
         cmp     ebx, 256
         jb      .next
 
-        cmp     dword [found], 2
+        cmp     dword [found], 3
         jne     fail_count
         ; Both bridges present (the loop checked their IDs if there).
         mov     ecx, 0x0000
@@ -125,14 +131,14 @@ main:
         cmp     eax, 0xffffffff
         jne     fail_addr
 
-        PRINT   "pci-enum: 2 functions, host bridge and PIIX3 as expected", 10
+        PRINT   "pci-enum: 3 functions, host bridge, PIIX3 and its IDE as expected", 10
         EXIT    GUEST_PASS
 
 fail_addr:
         PRINT   "pci-enum: CONFIG_ADDRESS misbehaves", 10
         EXIT    GUEST_FAIL
 fail_ids:
-        PRINT   "pci-enum: wrong IDs at 00:00.0 or 00:01.0", 10
+        PRINT   "pci-enum: wrong IDs at 00:00.0, 00:01.0 or 00:01.1", 10
         EXIT    GUEST_FAIL
 fail_count:
         PRINT   "pci-enum: unexpected number of functions", 10
