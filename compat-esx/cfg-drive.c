@@ -11,7 +11,7 @@
  *   ideN:M.fileName       the disk image, ISO image or host device; a
  *   ideN:M.name           relative path is beside the .cfg; an ESX address
  *                         (vmhbaA:T:L:P:file, fsname:file) as the manual says
- *   ideN:M.deviceType     ata-hardDisk, scsi-hardDisk or disk: a hard disk (default);
+ *   ideN:M.deviceType     ata-hardDisk (scsiN:M: scsi-hardDisk) or disk: a hard disk (default);
  *                         atapi-cdrom, cdrom-image (an ISO file) or
  *                         cdrom-raw (a host CD-ROM device): a CD-ROM
  *   ideN:M.mode           persistent (default), nonpersistent, undoable,
@@ -77,9 +77,13 @@ int esx_cfg_map_drive(EsxCfg *cfg, MachineConfig *mc, DriveInterface iface,
     }
     type_e = LOOKUP("deviceType");
     if (type_e) {
-        static const char *const disks[] = { "ata-hardDisk", "scsi-hardDisk", "disk",
-                                             NULL };
-        static const char *const cds[] = { "atapi-cdrom", "cdrom-image", "cdrom-raw", NULL };
+        bool scsi = iface == DRIVE_IF_SCSI;
+        static const char *const ide_disks[] = { "ata-hardDisk", "disk", NULL };
+        static const char *const scsi_disks[] = { "scsi-hardDisk", "disk", NULL };
+        static const char *const ide_cds[] = { "atapi-cdrom", "cdrom-image", "cdrom-raw", NULL };
+        static const char *const scsi_cds[] = { "cdrom-image", "cdrom-raw", NULL };
+        const char *const *disks = scsi ? scsi_disks : ide_disks;
+        const char *const *cds = scsi ? scsi_cds : ide_cds;
         bool found = false;
         for (int i = 0; disks[i]; i++) {
             found |= !g_ascii_strcasecmp(type_e->value, disks[i]);
@@ -91,8 +95,10 @@ int esx_cfg_map_drive(EsxCfg *cfg, MachineConfig *mc, DriveInterface iface,
             }
         }
         if (!found) {
-            drive_bad(errp, cfg, type_e, "not a device type (ata-hardDisk, scsi-hardDisk, disk, "
-                      "atapi-cdrom, cdrom-image or cdrom-raw)");
+            drive_bad(errp, cfg, type_e, scsi ?
+                      "not a device type (scsi-hardDisk, disk, cdrom-image or cdrom-raw)" :
+                      "not a device type (ata-hardDisk, disk, atapi-cdrom, cdrom-image or "
+                      "cdrom-raw)");
             goto out;
         }
     }

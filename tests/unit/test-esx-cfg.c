@@ -227,8 +227,8 @@ static void test_scsi_mapping(void)
     expect_map_error("scsi0:1.present = TRUE\n",
                      "/vms/a/vm.cfg: scsi0:1 is a present disk without scsi0:1.fileName");
     expect_map_error("scsi0:1.present = TRUE\nscsi0:1.fileName = a.dsk\nscsi0:1.deviceType = tape\n",
-                     "/vms/a/vm.cfg:3: scsi0:1.deviceType = tape: not a device type (ata-hardDisk, "
-                     "scsi-hardDisk, disk, atapi-cdrom, cdrom-image or cdrom-raw)");
+                     "/vms/a/vm.cfg:3: scsi0:1.deviceType = tape: not a device type "
+                     "(scsi-hardDisk, disk, cdrom-image or cdrom-raw)");
 }
 
 static void test_unknown_keys_kept(void)
