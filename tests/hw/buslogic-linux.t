@@ -8,12 +8,14 @@ Two boots of the guest of scripts/guest-assets with
    random bytes.  The guest must see a VMware Virtual disk of 131072
    sectors whose md5 is the host file's, and its 1 MiB pattern written at
    4 MiB (dd conv=fsync) must read back after dropping the caches and be in
-   the host file after power-off, every other byte unchanged.
+   the host file after power-off, every other byte unchanged.  An ISO image
+   at unit 4 (media=cdrom) is mounted by sr_mod/isofs and its file read.
 2. ESX style: a .cfg with `scsi0.virtualDev = vmxbuslogic` and
    `scsi0:0.name = vmhba1:3:0:0:data.dsk`, persistent mode, where the VMFS
    was made by tools/vmkfstools -C and the 32 MiB file by -c.  The guest
    sees 65536 sectors of zeroes; after power-off `vmkfstools -E` shows the
-   pattern in the file and no REDO log exists.
+   pattern in the file and no REDO log exists.  The ISO again as
+   `scsi0:4.deviceType = cdrom-image`.
 
 The guest runs in PIC mode (no local APIC on the emulated CPU), so its
 command line has acpi=noirq: the PCI interrupt comes from the Interrupt
@@ -38,7 +40,8 @@ MB = 1 << 20
 PATTERN_OFF = 4 * MB
 MD5_ZERO_32M = "58f06dd588d8ffb3beb46ada6309436b"
 CMDLINE = ("console=ttyS0 panic=-1 quiet acpi=noirq "
-           "vmkemu.modules=BusLogic,sd_mod vmkemu.script=scsi-check.sh")
+           "vmkemu.modules=BusLogic,sd_mod,sr_mod,isofs vmkemu.script=scsi-check.sh")
+CD_TEXT = "hello from a SCSI CD-ROM"
 
 count = 0
 
@@ -64,7 +67,7 @@ def field(out, name):
     return m.group(1).strip() if m else None
 
 
-def guest_checks(what, out, sectors, md5):
+def guest_checks(what, out, sectors, md5, iso):
     ok("BOOT-OK" in out and "VMKEMU-END status=0" in out,
        "%s: the guest boots and the script ends with status 0" % what, out)
     ok(" ".join((field(out, "SCSI-MODEL") or "").split()) == "VMware Virtual disk",
@@ -82,6 +85,12 @@ def guest_checks(what, out, sectors, md5):
     ok(field(out, "SCSI-WRITE") == "status=0" and field(out, "SCSI-READBACK") == want,
        "%s: the pattern written with fsync reads back from the disk" % what,
        "%s %s" % (field(out, "SCSI-WRITE"), field(out, "SCSI-READBACK")))
+    if iso:
+        ok(field(out, "SCSI-CD") == CD_TEXT,
+           "%s: the SCSI CD-ROM mounts (sr_mod, isofs) and its file reads" % what, out)
+    else:
+        print("ok %d - %s: CD-ROM # SKIP genisoimage not found" % (count + 1, what))
+        globals()["count"] += 1
     ok("reboot: Power down" in out, "%s: ACPI power-off" % what)
 
 
@@ -101,10 +110,21 @@ def main():
                   (p.stderr.strip().splitlines() or ["?"])[0])
             return 0
         _, kernel, initrd = p.stdout.split()[:3]
-        print("1..18")
+        print("1..20")
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
         env["VMKEMU_RUNTIME_DIR"] = os.path.join(tmp, "run")
+
+        # An ISO image for the CD-ROM, when genisoimage is there.
+        iso = None
+        isodir = os.path.join(tmp, "isodir")
+        os.makedirs(isodir)
+        with open(os.path.join(isodir, "hello.txt"), "w") as f:
+            f.write(CD_TEXT + "\n")
+        if shutil.which("genisoimage"):
+            iso = os.path.join(tmp, "cd.iso")
+            if subprocess.run(["genisoimage", "-quiet", "-R", "-o", iso, isodir]).returncode:
+                iso = None
 
         # --- 1: -drive if=scsi ------------------------------------------------
         disk = os.path.join(tmp, "disk.img")
@@ -113,11 +133,12 @@ def main():
             f.write(before)
         r = subprocess.run([VMKEMU, "-accel", "emu", "-m", "256", "-nographic",
                             "-serial", "stdio", "-kernel", kernel, "-initrd", initrd,
-                            "-drive", "file=%s,if=scsi,bus=0,unit=0" % disk,
-                            "-append", CMDLINE],
+                            "-drive", "file=%s,if=scsi,bus=0,unit=0" % disk] +
+                           (["-drive", "file=%s,if=scsi,unit=4,media=cdrom" % iso] if iso else []) +
+                           ["-append", CMDLINE],
                            capture_output=True, text=True, env=env, timeout=TIMEOUT)
         out = r.stdout + r.stderr
-        guest_checks("-drive if=scsi", out, 131072, hashlib.md5(before).hexdigest())
+        guest_checks("-drive if=scsi", out, 131072, hashlib.md5(before).hexdigest(), iso)
         with open(disk, "rb") as f:
             after = f.read()
         ok(r.returncode == 0 and after == expected_after(before),
@@ -145,13 +166,15 @@ def main():
             f.write('displayName = "buslogic linux"\nmemsize = 256\n'
                     'scsi0.present = TRUE\nscsi0.virtualDev = vmxbuslogic\n'
                     'scsi0:0.present = TRUE\nscsi0:0.name = vmhba1:3:0:0:data.dsk\n'
-                    'scsi0:0.mode = persistent\n'
+                    'scsi0:0.mode = persistent\n' +
+                    ('scsi0:4.present = TRUE\nscsi0:4.deviceType = cdrom-image\n'
+                     'scsi0:4.fileName = %s\n' % iso if iso else '') +
                     'vmkemu.accel = emu\nvmkemu.kernel = %s\nvmkemu.initrd = %s\n'
                     'vmkemu.cmdline = "%s"\n' % (kernel, initrd, CMDLINE))
         r = subprocess.run([VMKEMU, cfg, "-nographic", "-serial", "stdio"],
                            capture_output=True, text=True, env=env, timeout=TIMEOUT)
         out = r.stdout + r.stderr
-        guest_checks(".cfg vmxbuslogic on VMFS", out, 65536, MD5_ZERO_32M)
+        guest_checks(".cfg vmxbuslogic on VMFS", out, 65536, MD5_ZERO_32M, iso)
         raw = os.path.join(tmp, "data.raw")
         e = subprocess.run([VMKFSTOOLS, "-E", raw, "vmhba1:3:0:0:data.dsk"],
                            capture_output=True, text=True, env=env)
