@@ -87,17 +87,6 @@ uint16_t scsi_sense_asc(const uint8_t *sense, unsigned len)
     return len > 13 ? (uint16_t)(sense[12] << 8 | sense[13]) : 0;
 }
 
-unsigned scsi_cdb_length(uint8_t opcode)
-{
-    switch (opcode >> 5) {
-    case 0: return 6;
-    case 1: case 2: return 10;
-    case 4: return 16;
-    case 5: return 12;
-    default: return 0;      /* group 3 reserved, 6 and 7 vendor specific */
-    }
-}
-
 /* Fixed-format sense data (SPC-3 4.5.3): current error, the INFORMATION
  * field when info_valid, additional length 10. */
 static void sense_build(uint8_t *s, uint8_t key, uint16_t asc, bool info_valid,
@@ -430,7 +419,8 @@ static void cmd_rw(ScsiDisk *d, ScsiRequest *req)
                         op == SCSI_WRITE_VERIFY_16;
 
     if (is_cdrom(d) && (write || write_verify)) {
-        fail_field(d, req, 0, -1);
+        /* A CD-ROM reader has no write commands. */
+        fail(d, req, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE);
         return;
     }
     /* RDPROTECT/WRPROTECT/VRPROTECT: no protection information here. */

@@ -166,9 +166,6 @@ void scsi_request_init(ScsiRequest *req, uint32_t lun, const uint8_t *cdb,
 /* Sense key and ASC/ASCQ of fixed-format sense bytes (0 if too short). */
 uint8_t scsi_sense_key(const uint8_t *sense, unsigned len);
 uint16_t scsi_sense_asc(const uint8_t *sense, unsigned len);
-/* Length of the CDB that opcode starts, by its group code (6, 10, 12 or
- * 16; 0 for the reserved and vendor-specific groups). */
-unsigned scsi_cdb_length(uint8_t opcode);
 
 /* ------------------------------------------------------------------------
  * A logical unit 0 of one target: disk or CD-ROM.  Plain fields: the part

@@ -92,6 +92,8 @@ def guest_checks(what, out, sectors, md5, iso):
         print("ok %d - %s: CD-ROM # SKIP genisoimage not found" % (count + 1, what))
         globals()["count"] += 1
     ok("reboot: Power down" in out, "%s: ACPI power-off" % what)
+    ok("AddressSanitizer" not in out and "runtime error" not in out,
+       "%s: no sanitizer report" % what, out)
 
 
 def expected_after(before):
@@ -110,7 +112,7 @@ def main():
                   (p.stderr.strip().splitlines() or ["?"])[0])
             return 0
         _, kernel, initrd = p.stdout.split()[:3]
-        print("1..20")
+        print("1..22")
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
         env["VMKEMU_RUNTIME_DIR"] = os.path.join(tmp, "run")

@@ -844,7 +844,7 @@ static void test_cdrom(void)
     g_free(sector);
     cdb10(c, SCSI_WRITE_10, 16, 1);
     r = run(&f.disk, c, 10, buf, 2048);
-    assert_check(&r, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_IN_CDB);
+    assert_check(&r, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE);
 
     /* READ TOC: track 1 at 0, lead-out at the capacity. */
     uint8_t toc[10] = { SCSI_READ_TOC, 0, 0, 0, 0, 0, 0, 0, 255, 0 };
