@@ -11,9 +11,11 @@
  *   ideN:M.fileName       the disk image, ISO image or host device; a
  *   ideN:M.name           relative path is beside the .cfg; an ESX address
  *                         (vmhbaA:T:L:P:file, fsname:file) as the manual says
- *   ideN:M.deviceType     ata-hardDisk (scsiN:M: scsi-hardDisk) or disk: a hard disk (default);
+ *   ideN:M.deviceType     ata-hardDisk or disk: a hard disk (default);
  *                         atapi-cdrom, cdrom-image (an ISO file) or
- *                         cdrom-raw (a host CD-ROM device): a CD-ROM
+ *                         cdrom-raw (a host CD-ROM device): a CD-ROM;
+ *                         for scsiN:M, scsi-hardDisk or disk, cdrom-image
+ *                         or cdrom-raw
  *   ideN:M.mode           persistent (default), nonpersistent, undoable,
  *                         append (disks only)
  *   ideN:M.startConnected FALSE: a CD-ROM drive without a disc
@@ -77,13 +79,12 @@ int esx_cfg_map_drive(EsxCfg *cfg, MachineConfig *mc, DriveInterface iface,
     }
     type_e = LOOKUP("deviceType");
     if (type_e) {
-        bool scsi = iface == DRIVE_IF_SCSI;
         static const char *const ide_disks[] = { "ata-hardDisk", "disk", NULL };
-        static const char *const scsi_disks[] = { "scsi-hardDisk", "disk", NULL };
         static const char *const ide_cds[] = { "atapi-cdrom", "cdrom-image", "cdrom-raw", NULL };
+        static const char *const scsi_disks[] = { "scsi-hardDisk", "disk", NULL };
         static const char *const scsi_cds[] = { "cdrom-image", "cdrom-raw", NULL };
-        const char *const *disks = scsi ? scsi_disks : ide_disks;
-        const char *const *cds = scsi ? scsi_cds : ide_cds;
+        const char *const *disks = iface == DRIVE_IF_SCSI ? scsi_disks : ide_disks;
+        const char *const *cds = iface == DRIVE_IF_SCSI ? scsi_cds : ide_cds;
         bool found = false;
         for (int i = 0; disks[i]; i++) {
             found |= !g_ascii_strcasecmp(type_e->value, disks[i]);
@@ -95,10 +96,10 @@ int esx_cfg_map_drive(EsxCfg *cfg, MachineConfig *mc, DriveInterface iface,
             }
         }
         if (!found) {
-            drive_bad(errp, cfg, type_e, scsi ?
+            drive_bad(errp, cfg, type_e, iface == DRIVE_IF_SCSI ?
                       "not a device type (scsi-hardDisk, disk, cdrom-image or cdrom-raw)" :
-                      "not a device type (ata-hardDisk, disk, atapi-cdrom, cdrom-image or "
-                      "cdrom-raw)");
+                      "not a device type (ata-hardDisk, disk, atapi-cdrom, cdrom-image "
+                      "or cdrom-raw)");
             goto out;
         }
     }

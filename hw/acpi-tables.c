@@ -2,7 +2,8 @@
  * The ACPI tables of the PC (ACPI Specification 6.x, chapter 5): RSDP
  * (5.2.5), RSDT (5.2.7), XSDT (5.2.8), FADT (5.2.9, revision 6), FACS
  * (5.2.10), MADT (5.2.12) and a DSDT (5.2.11.1) whose AML comes from
- * hw/aml-builder.c.
+ * hw/aml-builder.c; and the HPET table (IA-PC HPET Specification 1.0a,
+ * 3.2.4) when the machine has an HPET.
  *
  * The tables describe what vmkemu's PC has: one local APIC per CPU at
  * 0xfee00000, the IOAPIC at 0xfec00000 (GSI base 0), the dual 8259
@@ -363,6 +364,26 @@ static uint32_t build_madt(AcpiTables *t, const AcpiConfig *cfg)
     return off;
 }
 
+/* HPET description table (IA-PC HPET Specification 1.0a, 3.2.4): the
+ * event timer block's ID and its registers in system memory. */
+static uint32_t build_hpet(AcpiTables *t, const AcpiConfig *cfg)
+{
+    GByteArray *b = t->blob[ACPI_BLOB_TABLES];
+    uint32_t off = table_begin(t, "HPET", 1, ACPI_HEADER_SIZE + 20, 16);
+
+    set_le(b, off + 36, cfg->hpet_block_id, 4);
+    b->data[off + 40] = 0;                      /* GAS: system memory */
+    b->data[off + 41] = 64;                     /* register width */
+    b->data[off + 42] = 0;                      /* bit offset */
+    b->data[off + 43] = 0;                      /* access size: undefined */
+    set_le(b, off + 44, cfg->hpet_addr, 8);
+    b->data[off + 52] = 0;                      /* HPET number */
+    set_le(b, off + 53, cfg->hpet_min_tick, 2);
+    b->data[off + 55] = 1;                      /* 4 KiB page protected */
+    table_end(t, off);
+    return off;
+}
+
 static uint32_t build_sdt(AcpiTables *t, const char *sig, unsigned entry_size,
                           const uint32_t *entries, unsigned n)
 {
@@ -468,9 +489,14 @@ AcpiTables *acpi_tables_build(const AcpiConfig *cfg)
     t->dsdt = build_dsdt(t, cfg);
     t->fadt = build_fadt(t, cfg);
     t->madt = build_madt(t, cfg);
-    const uint32_t entries[] = { t->fadt, t->madt };
-    t->rsdt = build_sdt(t, "RSDT", 4, entries, G_N_ELEMENTS(entries));
-    t->xsdt = build_sdt(t, "XSDT", 8, entries, G_N_ELEMENTS(entries));
+    uint32_t entries[3] = { t->fadt, t->madt };
+    unsigned n = 2;
+    if (cfg->hpet_addr) {
+        t->hpet = build_hpet(t, cfg);
+        entries[n++] = t->hpet;
+    }
+    t->rsdt = build_sdt(t, "RSDT", 4, entries, n);
+    t->xsdt = build_sdt(t, "XSDT", 8, entries, n);
     build_rsdp(t);
     build_loader(t);
     return t;

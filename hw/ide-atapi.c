@@ -152,9 +152,9 @@ void ide_atapi_next_window(IdeDevice *d)
     if (d->buf_pos < d->buf_end) {
         uint32_t limit = d->byte_limit;
         if (limit == 0 || limit == 0xffff) {
-            limit = 0xfffe;
+            limit = 0xfffe;         /* 0 is not valid; FFFFh means "any" */
         }
-        limit &= ~1u;
+        limit = MAX(limit & ~1u, 2);    /* even but for the last window */
         uint32_t n = MIN(d->buf_end - d->buf_pos, limit);
         d->drq_end = d->buf_pos + n;
         d->lbam = (uint8_t)n;

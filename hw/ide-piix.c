@@ -17,9 +17,11 @@
  * mastering stays off until the OS turns it on (PCICMD bit 2).  The
  * interrupt pin is 0: compatibility mode uses the ISA IRQs.
  *
- * The state table saves the configuration bytes and both channels with
- * their devices (hw/ide-core.c); saving first waits for every block
- * request, so nothing is in flight in a saved state.
+ * The state table saves both channels with their devices (hw/ide-core.c);
+ * the configuration bytes are the PCI bus's section of the function.
+ * Saving first waits for every block request, so nothing is in flight in
+ * a saved state.  The legacy ports stay claimed; each access checks the
+ * decode bits, so restoring the configuration bytes is all it takes.
  */
 #include <errno.h>
 #include "hw/ide.h"
@@ -31,14 +33,35 @@ static const uint16_t legacy_ctl[2] = { IDE_PRIMARY_CTL, IDE_SECONDARY_CTL };
 static const char *const legacy_name[2] = { "ide-primary", "ide-secondary" };
 static const char *const legacy_ctl_name[2] = { "ide-primary-ctl", "ide-secondary-ctl" };
 
+/* The legacy ports of channel c decode now (PCICMD IOSE and IDETIM IDE). */
+static bool legacy_decode(const PiixIde *s, int c)
+{
+    uint16_t cmd = pci_get_word(s->pci.config + PCI_COMMAND);
+    uint16_t idetim = pci_get_word(s->pci.config + PIIX3_IDETIM + 2 * c);
+    return (cmd & PCI_COMMAND_IO) && (idetim & PIIX3_IDETIM_IDE);
+}
+
+static uint32_t all_ones(unsigned size)
+{
+    return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
+
 static uint64_t cmd_port_read(void *opaque, uint64_t offset, unsigned size)
 {
-    return ide_cmd_read(opaque, (unsigned)offset, size);
+    IdeChannel *ch = opaque;
+    PiixIde *s = ch->dma_opaque;
+    if (!legacy_decode(s, ch->index)) {
+        return all_ones(size);
+    }
+    return ide_cmd_read(ch, (unsigned)offset, size);
 }
 
 static void cmd_port_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
-    ide_cmd_write(opaque, (unsigned)offset, (uint32_t)value, size);
+    IdeChannel *ch = opaque;
+    if (legacy_decode(ch->dma_opaque, ch->index)) {
+        ide_cmd_write(ch, (unsigned)offset, (uint32_t)value, size);
+    }
 }
 
 static const IoOps cmd_port_ops = {
@@ -49,12 +72,19 @@ static const IoOps cmd_port_ops = {
 
 static uint64_t ctl_port_read(void *opaque, uint64_t offset, unsigned size)
 {
-    return ide_ctl_read(opaque);
+    IdeChannel *ch = opaque;
+    if (!legacy_decode(ch->dma_opaque, ch->index)) {
+        return 0xff;
+    }
+    return ide_ctl_read(ch);
 }
 
 static void ctl_port_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
-    ide_ctl_write(opaque, (uint8_t)value);
+    IdeChannel *ch = opaque;
+    if (legacy_decode(ch->dma_opaque, ch->index)) {
+        ide_ctl_write(ch, (uint8_t)value);
+    }
 }
 
 static const IoOps ctl_port_ops = {
@@ -87,35 +117,24 @@ static bool piix_dma_allowed(void *opaque)
     return pci_get_word(s->pci.config + PCI_COMMAND) & PCI_COMMAND_MASTER;
 }
 
-/* Map or unmap each channel's legacy ports as the decode bits say. */
-static void piix_update_ports(PiixIde *s)
+/* Claim the legacy ports of both channels (they answer only while the
+ * decode bits say so, checked on each access). */
+static void piix_claim_ports(PiixIde *s)
 {
-    uint16_t cmd = pci_get_word(s->pci.config + PCI_COMMAND);
     for (int c = 0; c < 2; c++) {
-        uint16_t idetim = pci_get_word(s->pci.config + PIIX3_IDETIM + 2 * c);
-        bool want = (cmd & PCI_COMMAND_IO) && (idetim & PIIX3_IDETIM_IDE);
-        if (want == s->ports_mapped[c]) {
+        if (as_add_ports(s->as, legacy_name[c], legacy_base[c], 8, &cmd_port_ops,
+                         &s->ch[c]) < 0) {
+            vlog("piix3-ide: ports 0x%x-0x%x are taken; channel %d not decoded",
+                 legacy_base[c], legacy_base[c] + 7, c);
             continue;
         }
-        if (want) {
-            if (as_add_ports(s->as, legacy_name[c], legacy_base[c], 8, &cmd_port_ops,
-                             &s->ch[c]) < 0) {
-                vlog("piix3-ide: ports 0x%x-0x%x are taken; channel %d not decoded",
-                     legacy_base[c], legacy_base[c] + 7, c);
-                continue;
-            }
-            if (as_add_ports(s->as, legacy_ctl_name[c], legacy_ctl[c], 1, &ctl_port_ops,
-                             &s->ch[c]) < 0) {
-                vlog("piix3-ide: port 0x%x is taken; channel %d not decoded",
-                     legacy_ctl[c], c);
-                as_remove_ports(s->as, legacy_base[c]);
-                continue;
-            }
-        } else {
+        if (as_add_ports(s->as, legacy_ctl_name[c], legacy_ctl[c], 1, &ctl_port_ops,
+                         &s->ch[c]) < 0) {
+            vlog("piix3-ide: port 0x%x is taken; channel %d not decoded", legacy_ctl[c], c);
             as_remove_ports(s->as, legacy_base[c]);
-            as_remove_ports(s->as, legacy_ctl[c]);
+            continue;
         }
-        s->ports_mapped[c] = want;
+        s->ports_mapped[c] = true;
     }
 }
 
@@ -125,10 +144,6 @@ static void piix_config_write(PciDevice *d, uint32_t addr, uint32_t val, unsigne
     PiixIde *s = d->opaque;
     (void)val;
     (void)old;
-    if ((addr < PCI_COMMAND + 2 && addr + len > PCI_COMMAND) ||
-        (addr < PIIX3_IDETIM + 4 && addr + len > PIIX3_IDETIM)) {
-        piix_update_ports(s);
-    }
     if (addr < PCI_COMMAND + 2 && addr + len > PCI_COMMAND) {
         /* Bus mastering may just have been allowed. */
         ide_dma_kick(&s->ch[0]);
@@ -147,7 +162,6 @@ void piix3_ide_reset(PiixIde *s)
     pci_device_remap(d);
     ide_channel_reset(&s->ch[0]);
     ide_channel_reset(&s->ch[1]);
-    piix_update_ports(s);
 }
 
 PiixIde *piix3_ide_new(PciBus *bus, IrqLine *irq14, IrqLine *irq15, int devfn)
@@ -172,6 +186,7 @@ PiixIde *piix3_ide_new(PciBus *bus, IrqLine *irq14, IrqLine *irq15, int devfn)
         g_free(s);
         return NULL;
     }
+    piix_claim_ports(s);
     piix3_ide_reset(s);
     return s;
 }
@@ -181,8 +196,12 @@ void piix3_ide_free(PiixIde *s)
     if (!s) {
         return;
     }
-    s->pci.config[PCI_COMMAND] &= ~PCI_COMMAND_IO;
-    piix_update_ports(s);
+    for (int c = 0; c < 2; c++) {
+        if (s->ports_mapped[c]) {
+            as_remove_ports(s->as, legacy_base[c]);
+            as_remove_ports(s->as, legacy_ctl[c]);
+        }
+    }
     for (int c = 0; c < 2; c++) {
         if (s->ch[c].irq_level) {
             irq_set(s->ch[c].irq, 0);
@@ -276,7 +295,7 @@ static int piix_ide_pre_save(void *opaque, GError **errp)
 static void piix_ide_pre_load(void *opaque)
 {
     PiixIde *s = opaque;
-    /* Let go of the mappings and lines the old state holds. */
+    /* Let go of the lines the old state holds. */
     for (int c = 0; c < 2; c++) {
         if (s->ch[c].irq_level) {
             irq_set(s->ch[c].irq, 0);
@@ -287,16 +306,14 @@ static void piix_ide_pre_load(void *opaque)
 static int piix_ide_post_load(void *opaque, uint32_t version, GError **errp)
 {
     PiixIde *s = opaque;
-    pci_device_remap(&s->pci);
-    piix_update_ports(s);
     ide_channel_post_load(&s->ch[0]);
     ide_channel_post_load(&s->ch[1]);
     return 0;
 }
 
+/* The configuration bytes are the bus's section "pci.01.1" (hw/core/pci.c);
+ * nothing here depends on them being loaded first. */
 static const VMStateField piix_ide_fields[] = {
-    VMSTATE_BUFFER(PiixIde, pci.config),
-    VMSTATE_UINT8(PiixIde, pci.irq_level),
     VMSTATE_STRUCT_ARRAY(PiixIde, ch, 2, ide_channel_vmsd, IdeChannel),
     VMSTATE_END,
 };

@@ -21,6 +21,7 @@
 #include "hw/pci.h"
 #include "hw/i440fx.h"
 #include "hw/piix3.h"
+#include "hw/hpet.h"
 #include "hw/ide.h"
 
 static void pc_pit_reset(void *opaque)
@@ -77,6 +78,81 @@ static void pc_pci_free(Machine *m)
     pc->pci_bus = NULL;
 }
 
+/* --- the HPET (hw/hpet.c) ----------------------------------------------------
+ * Outputs: IOAPIC inputs 20-23 (its route capability) and the legacy
+ * replacement routes to ISA IRQ0 and IRQ8 (8259 and IOAPIC, as the PIT and
+ * the RTC reach them).  While the legacy route is on, the PIT's and the
+ * RTC's own interrupts are cut off (IA-PC HPET 1.0a, 2.3.10.1). */
+
+bool pc_hpet_owns_irq(Machine *m, int n)
+{
+    PCDevices *pc = m->pc;
+    return (n == 0 || n == 8) && pc && pc->hpet && hpet_legacy_replacement(pc->hpet);
+}
+
+static void pc_hpet_out(void *opaque, int out, int level)
+{
+    Machine *m = opaque;
+    int irq = out == HPET_OUT_LEGACY_IRQ0 ? 0 : out == HPET_OUT_LEGACY_IRQ8 ? 8 : out;
+    pc_irqchip_set(m, irq, level);
+}
+
+static void pc_hpet_legacy_changed(void *opaque, bool on)
+{
+    Machine *m = opaque;
+    PCDevices *pc = m->pc;
+    /* Hand IRQ0 and IRQ8 over at the level their new owner drives. */
+    uint64_t out = pc->hpet->out_level;
+    pc_irqchip_set(m, 0, on ? (int)((out >> HPET_OUT_LEGACY_IRQ0) & 1) : m->gsi[0]->level);
+    pc_irqchip_set(m, 8, on ? (int)((out >> HPET_OUT_LEGACY_IRQ8) & 1) : m->gsi[8]->level);
+}
+
+static void pc_hpet_reset(void *opaque)
+{
+    hpet_reset(opaque);
+}
+
+/* The HPET needs the userspace interrupt controllers: not with an
+ * accelerator's in-kernel irqchip (KVM's default), whose machine stays as
+ * it was. */
+static int pc_hpet_init(Machine *m, GError **errp)
+{
+    PCDevices *pc = m->pc;
+
+    if (m->accel && m->accel->set_gsi && !m->cfg->userspace_irqchip) {
+        return 0;
+    }
+    pc->hpet = hpet_new(m->as, HPET_DEFAULT_BASE);
+    if (!pc->hpet) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                    "HPET: the page at 0x%llx is taken", (unsigned long long)HPET_DEFAULT_BASE);
+        return -1;
+    }
+    pc->hpet_out = irq_lines_new(pc_hpet_out, m, HPET_NUM_OUTPUTS);
+    for (int n = 0; n < 32; n++) {
+        if (HPET_ROUTE_CAP & (1u << n)) {
+            hpet_connect(pc->hpet, HPET_OUT_IOAPIC(n), pc->hpet_out[n]);
+        }
+    }
+    hpet_connect(pc->hpet, HPET_OUT_LEGACY_IRQ0, pc->hpet_out[HPET_OUT_LEGACY_IRQ0]);
+    hpet_connect(pc->hpet, HPET_OUT_LEGACY_IRQ8, pc->hpet_out[HPET_OUT_LEGACY_IRQ8]);
+    hpet_set_legacy_hook(pc->hpet, pc_hpet_legacy_changed, m);
+    machine_add_reset_hook(m, pc_hpet_reset, pc->hpet);
+    return 0;
+}
+
+static void pc_hpet_free(Machine *m)
+{
+    PCDevices *pc = m->pc;
+
+    hpet_free(pc->hpet);
+    pc->hpet = NULL;
+    if (pc->hpet_out) {
+        irq_lines_free(pc->hpet_out, HPET_NUM_OUTPUTS);
+        pc->hpet_out = NULL;
+    }
+}
+
 int pc_devices_init(Machine *m, GError **errp)
 {
     PCDevices *pc = m->pc;
@@ -110,6 +186,9 @@ int pc_devices_init(Machine *m, GError **errp)
     }
     pc->acpi_pm = acpi_pm_new(m);
     pc->fw_cfg = fw_cfg_new(m->as);
+    if (pc_hpet_init(m, errp) < 0) {
+        return -1;
+    }
 
     /* What suspend saves, one section per device. */
     for (int i = 0; i < PC_SERIAL_PORTS; i++) {
@@ -136,6 +215,9 @@ int pc_devices_init(Machine *m, GError **errp)
     machine_add_vmstate(m, "port92", &port92_vmstate, pc->port92);
     machine_add_vmstate(m, "acpi-pm", &acpi_pm_vmstate, pc->acpi_pm);
     machine_add_vmstate(m, "fw-cfg", &fw_cfg_vmstate, pc->fw_cfg);
+    if (pc->hpet) {
+        machine_add_vmstate(m, "hpet", &hpet_vmstate, pc->hpet);
+    }
     /* SCSI adapters (they join the PCI bus; hw/pc-scsi.c). */
     if (pc_scsi_init(m, errp) < 0) {
         return -1;
@@ -168,6 +250,7 @@ void pc_devices_free(Machine *m)
     vmstate_list_free(m->vmstate);
     m->vmstate = NULL;
     pc_firmware_free(m);
+    pc_hpet_free(m);
     fw_cfg_free(pc->fw_cfg);
     acpi_pm_free(pc->acpi_pm);
     pc_serial_free(pc->serial);

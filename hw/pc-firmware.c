@@ -12,6 +12,7 @@
 #include <string.h>
 #include "hw/pc-firmware.h"
 #include "hw/fw-cfg.h"
+#include "hw/hpet.h"
 #include "log.h"
 
 static void pc_firmware_write_acpi(Machine *m)
@@ -61,6 +62,11 @@ int pc_firmware_init(Machine *m, GError **errp)
     e820_build_pc(&fw->e820, m->below_4g, m->above_4g, !cfg->bios);
     e820_build_pc_firmware(&fw->fw_e820, m->below_4g, m->above_4g);
     acpi_config_pc(&acfg, m->ncpus);
+    if (m->pc->hpet) {
+        acfg.hpet_addr = HPET_DEFAULT_BASE;
+        acfg.hpet_block_id = (uint32_t)hpet_reg_read(m->pc->hpet, HPET_REG_CAP);
+        acfg.hpet_min_tick = HPET_MIN_PERIOD_NS / HPET_TICK_NS;
+    }
     fw->acpi = acpi_tables_build(&acfg);
 
     if (!cfg->bios) {

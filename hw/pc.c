@@ -20,6 +20,9 @@ static void pc_gsi_set(void *opaque, int n, int level)
         m->accel->set_gsi(m, n, level);
         return;
     }
+    if (pc_hpet_owns_irq(m, n)) {
+        return;     /* the PIT (IRQ0) or the RTC (IRQ8) is cut off */
+    }
     pc_irqchip_set(m, n, level);
 }
 

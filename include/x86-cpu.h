@@ -34,6 +34,18 @@ typedef struct X86CPUBus {
     /* The A20 gate: when *a20 is false, physical address bit 20 is forced
      * to 0.  NULL: always enabled. */
     const volatile bool *a20;
+    /* The CPU's local APIC (hw/apic.c), for IA32_APIC_BASE (MSR 0x1b).
+     * NULL: the machine has none for this CPU; CPUID.01H:EDX.APIC then
+     * reads 0 and the MSR is plain storage.  Otherwise CPUID.01H:EDX.APIC
+     * follows the MSR's global enable bit (SDM vol. 3, 10.4.3), and a
+     * write the APIC refuses (< 0) raises #GP. */
+    uint64_t (*apic_base_read)(void *opaque);
+    int (*apic_base_write)(void *opaque, uint64_t value);
+    /* CPUID.01H:EBX[31:24], the initial APIC ID, and EBX[23:16], the
+     * logical processors of the package (0 counts as 1; above 1 EDX.HTT
+     * is set, as it is under KVM). */
+    uint8_t initial_apic_id;
+    uint8_t package_cpus;
 } X86CPUBus;
 
 /* Why x86_cpu_exec returned. */
@@ -58,6 +70,28 @@ void x86_cpu_get_regs(X86CPU *cpu, X86Registers *regs);
 X86Exit x86_cpu_exec(X86CPU *cpu, int64_t budget);
 /* Thread-safe: make x86_cpu_exec return X86_EXIT_REQUEST soon. */
 void x86_cpu_kick(X86CPU *cpu);
+
+/* Several CPUs of one machine, run in turn by one thread (accel/emu.c):
+ * `cpu` drops its own decode cache and uses the one of `with`, so code
+ * decoded by one is reused by the others and a write by any of them (or a
+ * call of x86_cpu_invalidate_phys on any of them) drops the decoded code
+ * of every one.  Only for CPUs that never run at the same time. */
+void x86_cpu_share_code(X86CPU *cpu, X86CPU *with);
+
+/* NMI (SDM vol. 3, 6.7.1): make one pending; it is taken at the next
+ * instruction boundary of x86_cpu_exec where NMIs are not blocked (from
+ * the delivery of the previous NMI to the next IRET) and no MOV SS / STI
+ * shadow holds.  It wakes a halted CPU.  Call from the thread that runs
+ * the CPU, between x86_cpu_exec calls.  The state (pending, blocked) is
+ * read and restored for suspend with x86_cpu_get/set_nmi_state. */
+void x86_cpu_nmi(X86CPU *cpu);
+void x86_cpu_get_nmi_state(X86CPU *cpu, bool *pending, bool *blocked);
+void x86_cpu_set_nmi_state(X86CPU *cpu, bool pending, bool blocked);
+
+/* PAUSE (F3 90) ends x86_cpu_exec with X86_EXIT_REQUEST: a CPU spinning
+ * on a lock or a flag gives way to the CPU it waits for (several CPUs on
+ * one thread).  Off by default. */
+void x86_cpu_set_pause_exit(X86CPU *cpu, bool on);
 
 /* Is the CPU halted, and would a pending INTR wake it (IF=1)? */
 bool x86_cpu_halted(X86CPU *cpu);

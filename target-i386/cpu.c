@@ -34,7 +34,7 @@ void x86_cpu_free(X86CPU *cpu)
     if (!cpu) {
         return;
     }
-    x86_code_free(cpu->code);
+    x86_code_release(cpu);
     g_free(cpu);
 }
 
@@ -114,6 +114,7 @@ void x86_cpu_set_regs(X86CPU *cpu, const X86Registers *r)
     cpu->halted = false;
     cpu->irq_shadow = false;
     cpu->shutdown = false;
+    cpu->nmi_pending = cpu->nmi_blocked = false;
     cpu->delivering = -1;
     cpu->a20_cached = cpu->bus.a20 ? *cpu->bus.a20 : true;
     cpu->a20_mask = cpu->a20_cached ? 0xffffffffu : ~(1u << 20);
@@ -165,6 +166,32 @@ bool x86_cpu_interrupts_enabled(X86CPU *cpu)
     return cpu->eflags & FL_IF;
 }
 
+void x86_cpu_nmi(X86CPU *cpu)
+{
+    cpu->nmi_pending = true;
+    x86_cpu_kick(cpu);          /* the loop looks at NMIs on its exit path */
+}
+
+void x86_cpu_get_nmi_state(X86CPU *cpu, bool *pending, bool *blocked)
+{
+    *pending = cpu->nmi_pending;
+    *blocked = cpu->nmi_blocked;
+}
+
+void x86_cpu_set_nmi_state(X86CPU *cpu, bool pending, bool blocked)
+{
+    cpu->nmi_pending = pending;
+    cpu->nmi_blocked = blocked;
+    if (pending) {
+        x86_cpu_kick(cpu);
+    }
+}
+
+void x86_cpu_set_pause_exit(X86CPU *cpu, bool on)
+{
+    cpu->pause_exit = on;
+}
+
 void x86_cpu_set_single_step(X86CPU *cpu, bool on)
 {
     cpu->single_step = on;
@@ -203,6 +230,22 @@ static bool take_interrupt(X86CPU *cpu)
     return true;
 }
 
+/* A pending NMI, when nothing blocks it.  NMIs stay blocked until the
+ * next IRET (ops-ctrl.c), which makes the loop look again. */
+static bool take_nmi(X86CPU *cpu)
+{
+    if (!cpu->nmi_pending || cpu->nmi_blocked || cpu->irq_shadow) {
+        return false;
+    }
+    cpu->nmi_pending = false;
+    cpu->nmi_blocked = true;
+    cpu->halted = false;
+    cpu->delivering = 0x100;
+    x86_deliver(cpu, EXC_NMI, -1, false, cpu->eip, false);
+    cpu->delivering = -1;
+    return true;
+}
+
 static X86Exit exec_loop(X86CPU *cpu)
 {
     cpu->cur_insn = NULL;
@@ -227,6 +270,9 @@ static X86Exit exec_loop(X86CPU *cpu)
     }
     for (;;) {
         if (unlikely(cpu->exit_request)) {
+            if (unlikely(cpu->nmi_pending) && take_nmi(cpu)) {
+                continue;
+            }
             __atomic_store_n(&cpu->exit_request, 0, __ATOMIC_RELAXED);
             return X86_EXIT_REQUEST;
         }
@@ -255,6 +301,9 @@ static X86Exit exec_loop(X86CPU *cpu)
             b = x86_block_lookup(cpu);
             cpu->mode = mode;
             cpu->irq_shadow = false;
+            if (cpu->nmi_pending) {
+                x86_cpu_kick(cpu);      /* look at it after this insn */
+            }
         } else {
             b = x86_block_lookup(cpu);
         }

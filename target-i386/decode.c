@@ -367,7 +367,7 @@ static bool decode_one(Dec *d, uint32_t eip, uint32_t mode, X86Insn *i)
         fn = reg == 0 ? x86_h_pop_e[o2][mem] : x86_h_ud;
         break;
     case 0x90:
-        fn = x86_h_nop;
+        fn = rep == IF_REP ? x86_h_pause : x86_h_nop;
         break;
     case 0x91 ... 0x97:
         i->reg = op & 7;

@@ -224,8 +224,19 @@ static HANDLER(retf16) { x86_far_ret(cpu, false, i->imm); return NULL; }
 static HANDLER(retf32) { x86_far_ret(cpu, true, i->imm); return NULL; }
 const X86Handler x86_h_retf[2] = { retf16, retf32 };
 
-static HANDLER(iret16) { x86_iret(cpu, false); return NULL; }
-static HANDLER(iret32) { x86_iret(cpu, true); return NULL; }
+/* IRET ends the blocking of NMIs (SDM vol. 3, 6.7.1); a pending one is
+ * then taken (cpu.c). */
+static void iret_unblock_nmi(X86CPU *cpu)
+{
+    if (unlikely(cpu->nmi_blocked)) {
+        cpu->nmi_blocked = false;
+        if (cpu->nmi_pending) {
+            x86_cpu_kick(cpu);
+        }
+    }
+}
+static HANDLER(iret16) { x86_iret(cpu, false); iret_unblock_nmi(cpu); return NULL; }
+static HANDLER(iret32) { x86_iret(cpu, true); iret_unblock_nmi(cpu); return NULL; }
 const X86Handler x86_h_iret[2] = { iret16, iret32 };
 
 /* --- software interrupts ------------------------------------------------------------ */

@@ -50,6 +50,17 @@ HANDLER(x86_h_hlt)
     return x86_goto(cpu, next_eip(i));
 }
 
+/* PAUSE (F3 90): a spin-wait hint.  With several CPUs on one thread it
+ * ends the slice so that the CPU being waited for runs. */
+HANDLER(x86_h_pause)
+{
+    if (cpu->pause_exit) {
+        x86_cpu_kick(cpu);
+        return x86_goto(cpu, next_eip(i));
+    }
+    return i + 1;
+}
+
 HANDLER(x86_h_cli)
 {
     if (prot(cpu) && (v86(cpu) ? iopl(cpu) < 3 : cpu->cpl > iopl(cpu))) {
@@ -199,6 +210,17 @@ const X86Handler x86_h_out_dx[3] = { out_dx_0, out_dx_1, out_dx_2 };
 /* The SIMD part (sse.c): CLFLUSH, MMX, FXSAVE/FXRSTOR, SSE, SSE2. */
 #define CPUID_1_EDX_SIMD ((1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
 #define CPUID_80000001_EDX (1u << 20)   /* NX */
+#define CPUID_1_EDX_APIC    (1u << 9)
+#define CPUID_1_EDX_HTT     (1u << 28)
+#define APIC_BASE_GLOBAL_ENABLE (1ULL << 11)
+
+/* Does CPUID advertise the local APIC?  Only when the machine gives this
+ * CPU one and IA32_APIC_BASE has it enabled (SDM vol. 3, 10.4.3). */
+static bool cpuid_apic(X86CPU *cpu)
+{
+    return cpu->bus.apic_base_read &&
+           (cpu->bus.apic_base_read(cpu->bus.opaque) & APIC_BASE_GLOBAL_ENABLE);
+}
 
 static void cpuid(X86CPU *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
@@ -212,11 +234,16 @@ static void cpuid(X86CPU *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
         memcpy(&r[3], "ineI", 4);
         memcpy(&r[2], "ntel", 4);
         break;
-    case 1:
+    case 1: {
+        /* EBX: initial APIC ID, logical processors in the package, CLFLUSH
+         * line size 64 bytes (8 * 8). */
+        unsigned n = cpu->bus.package_cpus ? cpu->bus.package_cpus : 1;
         r[0] = (6 << 8) | (1 << 4) | 9;     /* family 6, model 1, stepping 9 */
-        r[1] = (1 << 16) | (8 << 8);        /* one logical processor; CLFLUSH 64 bytes */
-        r[3] = CPUID_1_EDX;
+        r[1] = ((uint32_t)cpu->bus.initial_apic_id << 24) | (n << 16) | (8 << 8);
+        r[3] = CPUID_1_EDX | (cpuid_apic(cpu) ? CPUID_1_EDX_APIC : 0) |
+               (n > 1 ? CPUID_1_EDX_HTT : 0);
         break;
+    }
     case 0x80000000:
         r[0] = 0x80000004;
         break;
@@ -280,7 +307,10 @@ int x86_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
     switch (msr) {
     case 0x10: *val = x86_rdtsc(cpu); return 0;
     case 0x17: *val = 0; return 0;                          /* IA32_PLATFORM_ID */
-    case 0x1b: *val = cpu->apic_base; return 0;
+    case 0x1b:
+        *val = cpu->bus.apic_base_read ? cpu->bus.apic_base_read(cpu->bus.opaque)
+                                       : cpu->apic_base;
+        return 0;
     case 0x8b: *val = 0; return 0;                          /* IA32_BIOS_SIGN_ID */
     case 0x174: *val = cpu->sysenter_cs; return 0;
     case 0x175: *val = cpu->sysenter_esp; return 0;
@@ -299,6 +329,13 @@ int x86_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
         cpu->tsc_offset = val - (uint64_t)vclock_ns();
         return 0;
     case 0x1b:
+        if (cpu->bus.apic_base_write) {
+            /* The APIC page may move or go: the TLB learns it from the
+             * address space's generation. */
+            int r = cpu->bus.apic_base_write(cpu->bus.opaque, val);
+            x86_check_as_generation(cpu);
+            return r < 0 ? -1 : 0;
+        }
         cpu->apic_base = val & 0xfffff900ULL;
         return 0;
     case 0x8b:

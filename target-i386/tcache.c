@@ -17,6 +17,13 @@
  * never at a block spanning two pages, so dropping a page's blocks together
  * never leaves a dangling chain.  The cache is bounded: past its limit the
  * whole cache is dropped (at a safe point) and decoding starts afresh.
+ *
+ * Several CPUs run in turn by one thread may share one cache
+ * (x86_cpu_share_code): blocks depend on guest-physical memory and the
+ * decode mode only, and the jump cache is validated against the running
+ * CPU's own translation.  A page that gets code has its write entries
+ * marked slow in the soft TLB of every sharing CPU, so a write by any CPU
+ * drops the blocks all of them use.
  */
 #include <glib.h>
 #include "x86-internal.h"
@@ -39,6 +46,7 @@ struct X86CodeCache {
     X86Block *dead;             /* invalidated, freed by x86_code_reap */
     uint64_t bytes, limit;
     bool flush_pending;
+    GPtrArray *cpus;            /* the sharing CPUs; NULL: one, unshared */
     X86Insn tmp[X86_MAX_BLOCK_INSNS + 1];
 };
 
@@ -238,7 +246,40 @@ void x86_code_free(X86CodeCache *cc)
         g_free(b);
     }
     g_hash_table_destroy(cc->pages);
+    if (cc->cpus) {
+        g_ptr_array_free(cc->cpus, TRUE);
+    }
     g_free(cc);
+}
+
+void x86_code_release(X86CPU *cpu)
+{
+    X86CodeCache *cc = cpu->code;
+    cpu->code = NULL;
+    if (cc && cc->cpus) {
+        g_ptr_array_remove(cc->cpus, cpu);
+        if (cc->cpus->len > 0) {
+            return;             /* the others still use it */
+        }
+    }
+    x86_code_free(cc);
+}
+
+void x86_cpu_share_code(X86CPU *cpu, X86CPU *with)
+{
+    X86CodeCache *cc = with->code;
+    if (cpu->code == cc) {
+        return;
+    }
+    x86_code_release(cpu);
+    if (!cc->cpus) {
+        cc->cpus = g_ptr_array_new();
+        g_ptr_array_add(cc->cpus, with);
+    }
+    g_ptr_array_add(cc->cpus, cpu);
+    cpu->code = cc;
+    /* Write entries made before did not know the shared code pages. */
+    x86_tlb_flush(cpu, true);
 }
 
 void x86_cpu_set_code_cache_limit(X86CPU *cpu, uint64_t bytes)
@@ -262,7 +303,13 @@ static void page_add_block(X86CPU *cpu, X86Block *b, int k, uint64_t ppage,
     b->page_next[k] = pg->blocks;
     pg->blocks = b;
     if (!had_code) {
-        x86_tlb_protect_phys(cpu, ppage);
+        if (cc->cpus) {
+            for (guint k = 0; k < cc->cpus->len; k++) {
+                x86_tlb_protect_phys(g_ptr_array_index(cc->cpus, k), ppage);
+            }
+        } else {
+            x86_tlb_protect_phys(cpu, ppage);
+        }
     }
 }
 

@@ -44,6 +44,7 @@ extern const X86Handler x86_h_movs[3], x86_h_cmps[3], x86_h_stos[3], x86_h_lods[
 extern const X86Handler x86_h_mov_sreg_load[2], x86_h_mov_sreg_store[2];
 extern const X86Handler x86_h_lxs[2];            /* LES/LDS/LSS/LFS/LGS: reg2 = sreg */
 HANDLER(x86_h_nop);
+HANDLER(x86_h_pause);
 HANDLER(x86_h_cbw);
 HANDLER(x86_h_cwde);
 HANDLER(x86_h_cwd);

@@ -291,6 +291,9 @@ struct X86CPU {
     bool exception_exit;
     bool trace;                 /* VMKEMU_X86_TRACE: log block entries */
     bool shutdown;
+    bool nmi_pending;           /* x86_cpu_nmi: taken at a boundary when allowed */
+    bool nmi_blocked;           /* an NMI handler runs: until the next IRET */
+    bool pause_exit;            /* PAUSE leaves x86_cpu_exec (several CPUs) */
     int last_vector, last_error;
     /* Exception being delivered (double-fault detection), -1 when none. */
     int delivering;
@@ -720,6 +723,9 @@ void x86_check_as_generation(X86CPU *cpu);
 
 X86CodeCache *x86_code_new(void);
 void x86_code_free(X86CodeCache *cc);
+/* The CPU goes away: it leaves the cache it shares (x86_cpu_share_code),
+ * which is freed with its last user. */
+void x86_code_release(X86CPU *cpu);
 /* The block for the current CS:EIP and mode (decodes on a miss; may
  * raise #PF / #GP for the fetch). */
 X86Block *x86_block_lookup(X86CPU *cpu);

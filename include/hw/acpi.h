@@ -81,6 +81,12 @@ typedef struct AcpiConfig {
     bool pci_host;
     uint32_t pci_mem_start, pci_mem_end;
     uint8_t pci_pirq_gsi_base;
+    /* The HPET (hw/hpet.c): its registers' address (0: no HPET table), the
+     * Event Timer Block ID (the low half of its capabilities register) and
+     * the minimum periodic tick (IA-PC HPET 1.0a, 3.2.4). */
+    uint32_t hpet_addr;
+    uint32_t hpet_block_id;
+    uint16_t hpet_min_tick;
 } AcpiConfig;
 
 /* The PC's defaults for `ncpus` CPUs. */
@@ -88,7 +94,7 @@ void acpi_config_pc(AcpiConfig *cfg, int ncpus);
 
 /* The tables come in two blobs, named as QEMU's fw_cfg files are: the RSDP
  * ("etc/acpi/rsdp") and everything else ("etc/acpi/tables": RSDT, XSDT,
- * FADT, FACS, MADT, DSDT).  Pointers between tables are stored as offsets
+ * FADT, FACS, MADT, DSDT, and HPET when the machine has one).  Pointers between tables are stored as offsets
  * into the tables blob; `pointers` and `checksums` record where they are so
  * that the blobs can be placed anywhere: by acpi_tables_place() for a
  * direct boot, or by firmware running the "etc/table-loader" script. */
@@ -114,6 +120,7 @@ typedef struct AcpiTables {
     GByteArray *loader;         /* the "etc/table-loader" commands */
     /* Offsets of each table inside the tables blob (tests, debugging). */
     uint32_t rsdt, xsdt, fadt, facs, madt, dsdt;
+    uint32_t hpet;              /* 0 when there is none */
 } AcpiTables;
 
 /* fw_cfg names of the blobs and of the loader script. */

@@ -252,7 +252,7 @@ typedef struct PiixIde {
     PciDevice pci;
     IdeChannel ch[2];
     AddressSpace *as;
-    bool ports_mapped[2];   /* legacy ports decoded (derived) */
+    bool ports_mapped[2];   /* legacy ports claimed in the AddressSpace */
 } PiixIde;
 
 /* --- hw/ide-core.c ------------------------------------------------------- */

@@ -48,6 +48,8 @@ struct PCDevices {
     PciBus *pci_bus;            /* bus 0: 0xcf8, 0xcfc-0xcff (docs/pci.md) */
     I440fx *i440fx;             /* host bridge, 00:00.0 */
     Piix3 *piix3;               /* ISA bridge, PIRQ router, 0xcf9; 00:01.0 */
+    struct Hpet *hpet;          /* 0xfed00000, with the userspace irqchip only */
+    IrqLine **hpet_out;         /* its outputs (HPET_NUM_OUTPUTS lines) */
     PiixIde *ide;               /* IDE, 00:01.1: 0x1f0, 0x170, IRQ 14/15 (hw/ide-pc.c) */
     struct BusLogic *scsi[4];   /* SCSI adapters scsi0-3 at 00:10.0-00:13.0 */
     /* Devices add their state pointers here. */
@@ -93,6 +95,9 @@ void pc_irqchip_set(Machine *m, int n, int level);
  * APIC, which passes the 8259's vector on for ExtINT (virtual wire) or when
  * it is hardware-disabled. */
 int pc_irqchip_intack(Machine *m);
+/* hw/pc-devices.c: does the HPET's legacy replacement route own ISA IRQ
+ * `n` (0 and 8) now, cutting off the PIT or the RTC? */
+bool pc_hpet_owns_irq(Machine *m, int n);
 /* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
  * -append; fills m->boot_regs. */
 int pc_kernel_load(Machine *m, GError **errp);

@@ -32,7 +32,7 @@ if "not available" in p.stderr:
     print("1..0 # SKIP the emulator does not run guests here")
     sys.exit(0)
 
-tap = Tap(73)
+tap = Tap(77)
 tmp = tempfile.mkdtemp()
 env = dict(os.environ, VMKEMU_RUNTIME_DIR=os.path.join(tmp, "run"))
 env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
@@ -129,13 +129,18 @@ tap.ok("no monitor client to ask" in read(log).decode(),
 class Vm:
     """vmkemu running the idling variant of the guest, with a monitor."""
 
-    def __init__(self, drives, extra=()):
-        self.sock = os.path.join(tmp, "qmp-%d.sock" % time.monotonic_ns())
-        self.log = self.sock + ".log"
-        self.p = subprocess.Popen([vmkemu, "-accel", "emu", "-m", "16", "-nographic",
-                                   "-bios", guest, "-D", self.log,
-                                   "-qmp", "unix:%s,server,nowait" % self.sock]
-                                  + drives + list(extra),
+    def __init__(self, drives, cfg=None):
+        if cfg:
+            # A .cfg VM: the log is vmware.log beside it.
+            self.sock = os.path.join(os.path.dirname(cfg), "q.sock")
+            self.log = os.path.join(os.path.dirname(cfg), "vmware.log")
+            argv = [vmkemu, cfg, "-nographic"]
+        else:
+            self.sock = os.path.join(tmp, "qmp-%d.sock" % time.monotonic_ns())
+            self.log = self.sock + ".log"
+            argv = [vmkemu, "-accel", "emu", "-m", "16", "-nographic", "-bios", guest,
+                    "-D", self.log]
+        self.p = subprocess.Popen(argv + ["-qmp", "unix:%s,server,nowait" % self.sock] + drives,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.out = []
         threading.Thread(target=lambda: self.out.extend(
@@ -370,6 +375,41 @@ with open(cfg, "w") as f:
 p = subprocess.run([vmkemu, cfg], capture_output=True, env=env, timeout=60)
 tap.ok(p.returncode == 2 and "without ide0:0.fileName" in p.stderr.decode(),
        ".cfg: a present disk without fileName is refused")
+
+# Suspend keeps the REDO log without asking; the resumed VM goes on with it.
+sdir = os.path.join(tmp, "susp")
+os.makedirs(sdir)
+disk, orig = make_disk("susp/disk.dsk", idle=True)
+shutil.copy(guest, os.path.join(sdir, "guest.bin"))
+cfg = os.path.join(sdir, "vm.cfg")
+with open(cfg, "w") as f:
+    f.write('memsize = 16\nvmkemu.bios = guest.bin\nvmkemu.accel = emu\n'
+            'ide0:0.present = TRUE\nide0:0.fileName = disk.dsk\nide0:0.mode = undoable\n')
+vm = Vm([], cfg=cfg)
+tap.ok(vm.idling(), "suspend: the guest wrote and idles")
+q = vm.qmp()
+r = q.cmd("vmkemu-suspend")
+rc, err = vm.wait()
+asked = any(e.get("event") == "VMKEMU_REDO_ACTION_REQUIRED" for e in q.events)
+tap.ok("return" in r and rc == 0 and not asked and os.path.exists(disk + ".REDO") and
+       read(disk) == orig, "vmkemu-suspend: no question, REDO kept, image unchanged")
+vm = Vm([], cfg=cfg)
+time.sleep(0.5)
+q = vm.qmp()
+st = q.cmd("query-status").get("return", {}).get("status")
+q.cmd("quit")
+try:
+    ev = q.event("VMKEMU_REDO_ACTION_REQUIRED", timeout=20)
+except Exception:  # noqa: BLE001
+    ev = {}
+q.cmd("vmkemu-redo-action", {"device": "ide0-hd0", "action": "commit"})
+rc, err = vm.wait()
+tap.ok(st == "running" and not any("idling" in l for l in vm.out) and
+       ev.get("data", {}).get("device") == "ide0-hd0",
+       "resumed (no new boot); at power-off the question comes")
+tap.ok(rc == 0 and written(disk, orig) and not os.path.exists(disk + ".REDO") and
+       "did not power off" not in err,
+       "the resumed VM's REDO (written before the suspend) is committed")
 
 # --- command-line errors: one line, status 2 ------------------------------------------
 

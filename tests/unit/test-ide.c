@@ -840,12 +840,19 @@ static void test_vmstate(void)
     ata_cmd28(&a, ATA_CMD_READ_SECTORS, 7, 2);
     fx_drain(&a);
     pio_in(&a, IDE_PRIMARY_BASE, buf, 256);
-    GByteArray *out = g_byte_array_new();
+    /* The machine saves the function's PCI bytes in the bus's section and
+     * the IDE state in its own. */
+    GByteArray *out = g_byte_array_new(), *cfg = g_byte_array_new();
     g_assert_cmpint(vmstate_save_fields(out, &piix3_ide_vmstate, a.ide, &err), ==, 0);
+    g_assert_cmpint(vmstate_save_fields(cfg, &pci_device_vmstate, &a.ide->pci, &err), ==, 0);
 
     fx_init(&b, false, false, false);
+    pci_bus_config_write(b.bus, DEVFN, PCI_COMMAND, 0, 2);
+    pci_bus_config_write(b.bus, DEVFN, PCI_BASE_ADDRESS_0 + 16, 0, 4);
     g_assert_cmpint(vmstate_load_fields(out->data, out->len, 1, &piix3_ide_vmstate,
                                         b.ide, "piix3-ide", &err), ==, 0);
+    g_assert_cmpint(vmstate_load_fields(cfg->data, cfg->len, 1, &pci_device_vmstate,
+                                        &b.ide->pci, "pci.01.1", &err), ==, 0);
     g_assert_cmpint(b.irq_level[0], ==, 1);
     pio_in(&b, IDE_PRIMARY_BASE, buf + 256, 256);
     fx_drain(&b);
@@ -856,7 +863,9 @@ static void test_vmstate(void)
     /* The bus master BAR came along: its registers answer at BM_BASE. */
     g_assert_cmphex(pci_bus_config_read(b.bus, DEVFN, PCI_BASE_ADDRESS_0 + 16, 4), ==,
                     BM_BASE | 1);
+    g_assert_cmphex(inb(&b, BM_BASE + IDE_BM_STATUS), ==, inb(&a, BM_BASE + IDE_BM_STATUS));
     g_byte_array_free(out, TRUE);
+    g_byte_array_free(cfg, TRUE);
     fx_free(&a);
     fx_free(&b);
 }
