@@ -218,6 +218,10 @@ int pc_devices_init(Machine *m, GError **errp)
     if (pc->hpet) {
         machine_add_vmstate(m, "hpet", &hpet_vmstate, pc->hpet);
     }
+    /* SCSI adapters (they join the PCI bus; hw/pc-scsi.c). */
+    if (pc_scsi_init(m, errp) < 0) {
+        return -1;
+    }
     /* Every PCI function's configuration bytes, in devfn order so that the
      * bridges' PIRQ routing is back before the functions re-drive their
      * INTx; keep this after every device that joins the bus. */
@@ -230,6 +234,8 @@ int pc_devices_init(Machine *m, GError **errp)
             g_free(id);
         }
     }
+    /* PCI interrupt routing as a BIOS leaves it (hw/pc-pci-irq.c). */
+    pc_pci_irq_init(m);
     /* Last: the tables describe the devices above. */
     return pc_firmware_init(m, errp);
 }
@@ -253,6 +259,7 @@ void pc_devices_free(Machine *m)
     mc146818_rtc_free(pc->rtc);
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
+    pc_scsi_free(m);
     piix3_ide_free(pc->ide);
     pc->ide = NULL;
     pc_pci_free(m);

@@ -40,6 +40,9 @@ typedef struct MachineConfig {
     int linux_entry;                /* -linux-entry 32|64 (0 = 32) */
     MachineDrive drives[MACHINE_MAX_DRIVES];    /* include/drive.h */
     int ndrives;
+    /* Bit N: SCSI adapter scsiN present even without drives (a .cfg's
+     * scsiN.present); buses with drives get one anyway (hw/pc-scsi.c). */
+    uint8_t scsi_present;
 } MachineConfig;
 
 void machine_config_init(MachineConfig *cfg);   /* defaults */

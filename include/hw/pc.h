@@ -51,6 +51,7 @@ struct PCDevices {
     struct Hpet *hpet;          /* 0xfed00000, with the userspace irqchip only */
     IrqLine **hpet_out;         /* its outputs (HPET_NUM_OUTPUTS lines) */
     PiixIde *ide;               /* IDE, 00:01.1: 0x1f0, 0x170, IRQ 14/15 (hw/ide-pc.c) */
+    struct BusLogic *scsi[4];   /* SCSI adapters scsi0-3 at 00:10.0-00:13.0 */
     /* Devices add their state pointers here. */
 };
 
@@ -100,6 +101,13 @@ bool pc_hpet_owns_irq(Machine *m, int n);
 /* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
  * -append; fills m->boot_regs. */
 int pc_kernel_load(Machine *m, GError **errp);
+
+/* hw/pc-pci-irq.c: PIRQ routing, ELCR and Interrupt Line registers as a
+ * BIOS sets them, now and after every reset (after the devices' hooks). */
+void pc_pci_irq_init(Machine *m);
+/* hw/pc-scsi.c: the BusLogic SCSI adapters and their drives; NULL-safe free. */
+int pc_scsi_init(Machine *m, GError **errp);
+void pc_scsi_free(Machine *m);
 
 /* hw/debug-ports.c */
 DebugPorts *debug_ports_new(Machine *m);

@@ -426,7 +426,7 @@ cases = [
     (["-drive", "file=%s,mode=frozen" % disk], "mode=frozen: unknown disk mode"),
     (["-drive", "file=%s,cache=none" % disk], "cache: unknown drive option"),
     (["-drive", "if=ide"], "a disk needs file="),
-    (["-drive", "file=%s,if=scsi" % disk], "drive scsi0-hd0: .*no if=scsi controller"),
+    (["-drive", "file=%s,if=scsi,unit=7" % disk], "unit=7: if=scsi has units 0 to 15 except 7"),
 ]
 import re  # noqa: E402
 for args, pattern in cases:

@@ -4,8 +4,9 @@
 ; Checks that CONFIG_ADDRESS reads back, that a byte write to 0xcf8 leaves
 ; it alone, that the i440FX host bridge (8086:1237) is at 00:00.0, the
 ; PIIX3 (8086:7000) at 00:01.0 and its IDE function (8086:7010) at 00:01.1,
-; that PIRQRCA resets to 0x80 and takes a byte write, and that the functions
-; found are exactly those three.
+; that PIRQRC[A:D] hold what the firmware routes (10, 11, 10, 11:
+; hw/pc-pci-irq.c) and take a byte write, and that the functions found are
+; exactly those three.
 ; Passes with GUEST_PASS.
 %include "common.inc"
 
@@ -109,17 +110,18 @@ main:
         cmp     eax, 0x70008086
         jne     fail_ids
 
-        ; PIIX3 PIRQRCA (00:01.0 register 0x60): 0x80, then a byte write.
+        ; PIIX3 PIRQRC[A:D] (00:01.0 registers 0x60-0x63): IRQ 10, 11, 10,
+        ; 11 as the firmware routed them, then a byte write.
         mov     ecx, 0x0860
         call    cfg_read32
-        cmp     eax, 0x80808080
+        cmp     eax, 0x0b0a0b0a
         jne     fail_pirq
         mov     dx, CONFIG_DATA
-        mov     al, 0x0b
+        mov     al, 0x05
         out     dx, al
         mov     ecx, 0x0860
         call    cfg_read32
-        cmp     eax, 0x8080800b
+        cmp     eax, 0x0b0a0b05
         jne     fail_pirq
 
         ; Enable bit clear: reads all ones.

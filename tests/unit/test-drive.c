@@ -248,9 +248,10 @@ static void test_cfg(void)
         esx_cfg_free(c);
         machine_config_clear(&mc);
     }
-    /* SCSI disks are still refused by name (another controller's work). */
+    /* SCSI disks on an adapter model vmkemu lacks are refused by name. */
     machine_config_init(&mc);
-    c = cfg_parse("scsi0:1.present = TRUE\nscsi0:1.fileName = a.dsk\nscsi0:1.mode = persistent\n");
+    c = cfg_parse("scsi0.virtualDev = lsilogic\n"
+                  "scsi0:1.present = TRUE\nscsi0:1.fileName = a.dsk\nscsi0:1.mode = persistent\n");
     g_assert_cmpint(esx_cfg_to_machine(c, &mc, &vm, &err), <, 0);
     g_assert_true(strstr(err->message, "not available yet") != NULL);
     g_clear_error(&err);
