@@ -66,6 +66,11 @@ void esx_vm_settings_clear(EsxVmSettings *s);
  * vmkemu does not model yet, is an error naming the file, line and key. */
 int esx_cfg_to_machine(EsxCfg *cfg, MachineConfig *mc, EsxVmSettings *vm,
                        GError **errp);
+/* The drive `ifaceBUS:UNIT` (e.g. ide1:0) of a .cfg whose `.present` is
+ * TRUE: its fileName/name, deviceType, mode and startConnected keys onto
+ * mc->drives (compat-esx/cfg-drive.c).  Errors name the file and line. */
+int esx_cfg_map_drive(EsxCfg *cfg, MachineConfig *mc, DriveInterface iface,
+                      int bus, int unit, GError **errp);
 /* Entries no mapping looked at, in file order (borrowed pointers). */
 GPtrArray *esx_cfg_unknown_keys(EsxCfg *cfg);
 

@@ -16,6 +16,7 @@
 #include "x86-regs.h"
 #include "accel.h"
 #include "net.h"
+#include "drive.h"
 
 #define MACHINE_MAX_SERIAL 4
 #define MACHINE_MAX_CPUS   64
@@ -46,6 +47,11 @@ typedef struct MachineConfig {
     int nnetdev;
     NicConfig nic[MACHINE_MAX_NICS];
     int nnic;
+    MachineDrive drives[MACHINE_MAX_DRIVES];    /* include/drive.h */
+    int ndrives;
+    /* Bit N: SCSI adapter scsiN present even without drives (a .cfg's
+     * scsiN.present); buses with drives get one anyway (hw/pc-scsi.c). */
+    uint8_t scsi_present;
 } MachineConfig;
 
 void machine_config_init(MachineConfig *cfg);   /* defaults */
@@ -101,6 +107,8 @@ typedef struct Machine {
     bool a20_enabled;
 
     PCDevices *pc;
+    /* The opened drives (Drive *, hw/core/drive.c, include/drive.h). */
+    GPtrArray *drives;
     /* The state sections of the devices, in creation order (suspend). */
     VMStateList *vmstate;
 

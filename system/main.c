@@ -6,7 +6,9 @@
  * halts with interrupts off, or on a triple fault under -no-reboot (each
  * logged and, for the last two, reported on stderr); 1 when the machine
  * cannot be built or the accelerator fails, or when a suspended state is
- * refused; 2 for a bad command line.
+ * refused, or when a disk's REDO log could not be committed or removed at
+ * power-off; 2 for a bad command line (a drive that cannot be opened
+ * included).
  *
  * A VM launched from a .cfg whose .std file exists resumes from it instead
  * of booting, and the .std is deleted unless resume.repeatable = TRUE
@@ -163,8 +165,9 @@ int main(int argc, char **argv)
     Machine *m = machine_create(&cfg, &err);
     if (!m) {
         verror("%s", err->message);
+        /* A drive that cannot be opened is a bad argument, as in QEMU. */
+        status = err->domain == DRIVE_ERROR ? EXIT_USAGE : 1;
         g_error_free(err);
-        status = 1;
         goto out;
     }
     if (esx && resume_if_suspended(m, esx, &vm) < 0) {
@@ -211,6 +214,12 @@ int main(int argc, char **argv)
         status = 1;
     } else {
         status = main_loop_run();
+    }
+    /* Undoable disks settle now, with the monitor still served (it may be
+     * asked what to do with a REDO log). */
+    if (machine_drives_power_off(m, m->shutdown_cause == SHUTDOWN_HOST_SUSPEND) < 0 &&
+        status == 0) {
+        status = 1;
     }
     monitor_close_all();
     if (esx) {

@@ -52,6 +52,9 @@ void machine_config_clear(MachineConfig *cfg)
     for (int i = 0; i < cfg->nnic; i++) {
         net_nic_config_clear(&cfg->nic[i]);
     }
+    for (int i = 0; i < cfg->ndrives; i++) {
+        machine_drive_clear(&cfg->drives[i]);
+    }
     *cfg = (MachineConfig){0};
 }
 
