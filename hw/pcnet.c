@@ -47,8 +47,9 @@
  *  - BCR2 (ASEL, APROMWE), BCR4-7 (LED registers: LEDOUT reads 1 for the
  *    link when LNKSE is set; the link is up while a backend is connected),
  *    BCR9 (full duplex), BCR18 (DWIO reads the mode), BCR19 (PVALID),
- *    BCR20, BCR22 (latency, as in config space), BCR32-34 (no MII PHY:
- *    BCR34 reads all ones).  CSR88/89: chip ID 0x02621003.
+ *    BCR20, BCR22 (0xff06: MAX_LAT and MIN_GNT, which config space also
+ *    shows), BCR32-34 (no MII PHY: BCR34 reads all ones).  CSR88/89: chip
+ *    ID 0x02621003.
  * Not modelled: the EEPROM interface, the expansion ROM, the SRAM and MII
  * of later family members, collisions and the timings behind them, the
  * magic packet, bus parity.  Byte swapping (BSWP) is for big-endian hosts
