@@ -42,8 +42,8 @@
  *    the frame back to the receiver instead of the network.
  *  - Demand polling: while the transmitter runs the chip looks at the
  *    current transmit descriptor every CSR47 interval (default 65536 clocks
- *    of 33 MHz, ~2 ms), and at the receive descriptor while frames wait
- *    for a buffer.
+ *    of 33 MHz, ~2 ms; never below 0.1 ms here), and at the receive
+ *    descriptor while frames wait for a buffer.
  *  - BCR2 (ASEL, APROMWE), BCR4-7 (LED registers: LEDOUT reads 1 for the
  *    link when LNKSE is set; the link is up while a backend is connected),
  *    BCR9 (full duplex), BCR18 (DWIO reads the mode), BCR19 (PVALID),
@@ -581,9 +581,14 @@ static void pcnet_transmit(PcnetState *s)
 
 /* --- the poll timer ------------------------------------------------------------------- */
 
+/* CSR47 in PCI clocks (two's complement, 0 = 65536), but not below
+ * POLL_MIN_NS: a guest asking for a poll every few clocks would otherwise
+ * keep the host's main loop spinning. */
+#define POLL_MIN_NS     100000
+
 static int64_t poll_interval_ns(const PcnetState *s)
 {
-    return (int64_t)ring_len(s->csr[47]) * PCI_CLOCK_NS;
+    return MAX((int64_t)ring_len(s->csr[47]) * PCI_CLOCK_NS, POLL_MIN_NS);
 }
 
 static void pcnet_poll_arm(PcnetState *s)
