@@ -208,7 +208,7 @@ int esx_nics_assign_macs(const char *cfg_abs, MachineConfig *mc, bool resuming,
         if (r < 0) {
             g_set_error(errp, G_FILE_ERROR, err->code, "%s: %s%s", cfg_abs, err->message,
                         r == -EACCES || r == -EPERM || r == -ENOENT ?
-                        " (VMKEMU_MAC_REGISTRY names another registry file)" : "");
+                        " (set VMKEMU_MAC_REGISTRY to a file this user may write)" : "");
             g_error_free(err);
             release_quietly(registry, cfg_abs);
             return r;
