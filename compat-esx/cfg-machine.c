@@ -149,7 +149,7 @@ static DevFamily device_of(const char *dev)
         return a >= 0 && a < 2 ? DEV_FLOPPY : DEV_NONE;
     }
     if (sscanf(dev, "ethernet%d%c", &a, &tail) == 1) {
-        return a >= 0 && a < 4 ? DEV_ETHERNET : DEV_NONE;
+        return a >= 0 && a < ESX_MAX_ETHERNET ? DEV_ETHERNET : DEV_NONE;
     }
     return DEV_NONE;
 }
@@ -188,6 +188,10 @@ static int check_device_prop(EsxCfg *cfg, EsxCfgEntry *e, DevFamily fam,
         return bad_value(errp, cfg, e, "not a network adapter (vmxnet or vlance)");
     } else if (!strcmp(prop, "connectiontype") && !value_in(e->value, conn_types)) {
         return bad_value(errp, cfg, e, "not a connection type (monitor_dev, bridged, ...)");
+    } else if (!strcmp(prop, "addresstype") &&
+               g_ascii_strcasecmp(e->value, "generated") &&
+               g_ascii_strcasecmp(e->value, "static")) {
+        return bad_value(errp, cfg, e, "not an address type (generated or static)");
     } else if (!strcmp(prop, "address") && !manual_mac_ok(e->value)) {
         return bad_value(errp, cfg, e, "a manual MAC address must lie in 00:50:56:00:00:00-00:50:56:3F:FF:FF");
     } else if ((!strcmp(prop, "name") || !strcmp(prop, "filename")) && !*e->value) {
@@ -196,8 +200,98 @@ static int check_device_prop(EsxCfg *cfg, EsxCfgEntry *e, DevFamily fam,
     return 0;
 }
 
-/* Validate device keys; refuse present devices vmkemu does not model yet. */
-static int map_devices(EsxCfg *cfg, GError **errp)
+static gint by_line(gconstpointer a, gconstpointer b)
+{
+    const EsxCfgEntry *x = *(EsxCfgEntry *const *)a, *y = *(EsxCfgEntry *const *)b;
+    return x->line - y->line;
+}
+
+/* Present IDE devices onto the drive list, in file order. */
+static int map_ide(EsxCfg *cfg, GHashTable *present, MachineConfig *mc, GError **errp)
+{
+    GPtrArray *ide = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    int r = 0;
+    g_hash_table_iter_init(&it, present);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        if (device_of(k) == DEV_IDE) {
+            g_ptr_array_add(ide, v);
+        }
+    }
+    g_ptr_array_sort(ide, by_line);
+    for (guint i = 0; i < ide->len && r == 0; i++) {
+        EsxCfgEntry *e = g_ptr_array_index(ide, i);
+        int bus, unit;
+        sscanf(e->key + 3, "%d:%d", &bus, &unit);
+        r = esx_cfg_map_drive(cfg, mc, DRIVE_IF_IDE, bus, unit, errp);
+    }
+    g_ptr_array_free(ide, TRUE);
+    return r;
+}
+
+/* SCSI adapters and their disks: a BusLogic adapter for scsiN.virtualDev =
+ * vmxbuslogic or buslogic (the default when the key is absent), for every
+ * present scsiN and every N with a present scsiN:M; the disks onto the
+ * drive list (bus N, unit M) in file order.  Other adapter models are
+ * refused by name. */
+static int map_scsi(EsxCfg *cfg, GHashTable *present, MachineConfig *mc, GError **errp)
+{
+    static const char *const buslogic[] = { "vmxbuslogic", "buslogic", NULL };
+    GPtrArray *disks = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    int r = 0;
+
+    g_hash_table_iter_init(&it, present);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        if (device_of(k) == DEV_SCSI_DISK) {
+            g_ptr_array_add(disks, v);
+        } else if (device_of(k) == DEV_SCSI_ADAPTER) {
+            mc->scsi_present |= 1u << (((const char *)k)[4] - '0');
+        }
+    }
+    /* The adapter model, for every adapter in use. */
+    for (int n = 0; n < 4 && r == 0; n++) {
+        bool used = mc->scsi_present & (1u << n);
+        for (guint i = 0; i < disks->len; i++) {
+            EsxCfgEntry *e = g_ptr_array_index(disks, i);
+            used |= e->key[4] - '0' == n;
+        }
+        gchar *key = g_strdup_printf("scsi%d.virtualDev", n);
+        EsxCfgEntry *dev = esx_cfg_lookup(cfg, key);
+        g_free(key);
+        if (used && dev && !value_in(dev->value, buslogic)) {
+            g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_NOSYS,
+                        "%s:%d: %s = %s: not available yet", cfg->path, dev->line,
+                        dev->key, dev->value);
+            r = -ENOSYS;
+        }
+        key = g_strdup_printf("scsi%d.present", n);
+        EsxCfgEntry *pres = esx_cfg_lookup(cfg, key);
+        g_free(key);
+        bool on;
+        if (r == 0 && used && pres && esx_cfg_parse_bool(pres->value, &on) && !on) {
+            g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "%s:%d: %s = %s: the adapter of present scsi%d:N disks", cfg->path,
+                        pres->line, pres->key, pres->value, n);
+            r = -EINVAL;
+        }
+    }
+    g_ptr_array_sort(disks, by_line);
+    for (guint i = 0; i < disks->len && r == 0; i++) {
+        EsxCfgEntry *e = g_ptr_array_index(disks, i);
+        int bus, unit;
+        sscanf(e->key + 4, "%d:%d", &bus, &unit);
+        r = esx_cfg_map_drive(cfg, mc, DRIVE_IF_SCSI, bus, unit, errp);
+    }
+    g_ptr_array_free(disks, TRUE);
+    return r;
+}
+
+/* Validate device keys; map IDE drives; refuse present devices vmkemu does
+ * not model yet. */
+static int map_devices(EsxCfg *cfg, MachineConfig *mc, GError **errp)
 {
     GHashTable *present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     int r = 0;
@@ -232,12 +326,22 @@ static int map_devices(EsxCfg *cfg, GError **errp)
         }
         g_free(lower);
     }
+    if (r == 0) {
+        r = map_ide(cfg, present, mc, errp);
+    }
+    if (r == 0) {
+        r = map_scsi(cfg, present, mc, errp);
+    }
+    /* Ethernet adapters (compat-esx/cfg-ethernet.c) take theirs out. */
+    if (r == 0) {
+        r = esx_cfg_map_ethernet(cfg, mc, present, errp);
+    }
     if (r < 0) {
         g_hash_table_destroy(present);
         return r;
     }
 
-    /* No disk, CD-ROM, floppy or network model exists yet: refuse the first
+    /* No floppy or vmxnet model exists yet: refuse the first
      * present device in file order, naming what it asked for. */
     EsxCfgEntry *first = NULL;
     const char *first_dev = NULL;
@@ -246,6 +350,10 @@ static int map_devices(EsxCfg *cfg, GError **errp)
     g_hash_table_iter_init(&it, present);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         EsxCfgEntry *e = v;
+        DevFamily fam = device_of(k);
+        if (fam == DEV_IDE || fam == DEV_SCSI_ADAPTER || fam == DEV_SCSI_DISK) {
+            continue;       /* mapped above */
+        }
         if (!first || e->line < first->line) {
             first = e;
             first_dev = k;
@@ -406,5 +514,5 @@ int esx_cfg_to_machine(EsxCfg *cfg, MachineConfig *mc, EsxVmSettings *vm,
         g_free(mc->accel);
         mc->accel = g_ascii_strdown(e->value, -1);
     }
-    return map_devices(cfg, errp);
+    return map_devices(cfg, mc, errp);
 }

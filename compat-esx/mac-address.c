@@ -271,6 +271,31 @@ int esx_mac_assign(const char *registry, const char *cfg_path, int nic,
     return r;
 }
 
+bool esx_mac_lookup(const char *registry, const char *cfg_path, int nic, EsxMac *out)
+{
+    GError *err = NULL;
+    int lock = file_lock_exclusive(registry, &err);
+    bool found = false;
+    if (lock < 0) {
+        g_error_free(err);
+        return false;
+    }
+    GArray *a = registry_load(registry, &err);
+    if (a) {
+        for (guint i = 0; i < a->len && !found; i++) {
+            Entry *e = &g_array_index(a, Entry, i);
+            if (e->nic == nic && !strcmp(e->cfg, cfg_path)) {
+                *out = e->mac;
+                found = true;
+            }
+        }
+        g_array_free(a, TRUE);
+    }
+    g_clear_error(&err);
+    close(lock);
+    return found;
+}
+
 int esx_mac_release(const char *registry, const char *cfg_path, GError **errp)
 {
     int lock = file_lock_exclusive(registry, errp);

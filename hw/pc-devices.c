@@ -22,6 +22,7 @@
 #include "hw/i440fx.h"
 #include "hw/piix3.h"
 #include "hw/hpet.h"
+#include "hw/ide.h"
 
 static void pc_pit_reset(void *opaque)
 {
@@ -164,6 +165,9 @@ int pc_devices_init(Machine *m, GError **errp)
     if (pc_pci_init(m, errp) < 0) {
         return -1;
     }
+    if (!(pc->ide = pc_ide_init(m, errp))) {
+        return -1;
+    }
     pc->pit = i8254_new(m->as, m->gsi[0]);
     machine_add_reset_hook(m, pc_pit_reset, pc->pit);
     pc->port61 = pc_port61_new(m->as, pc->pit);
@@ -214,6 +218,14 @@ int pc_devices_init(Machine *m, GError **errp)
     if (pc->hpet) {
         machine_add_vmstate(m, "hpet", &hpet_vmstate, pc->hpet);
     }
+    /* SCSI adapters (they join the PCI bus; hw/pc-scsi.c). */
+    if (pc_scsi_init(m, errp) < 0) {
+        return -1;
+    }
+    /* Network adapters on the PCI bus, with their own state sections. */
+    if (pc_net_init(m, errp) < 0) {
+        return -1;
+    }
     /* Every PCI function's configuration bytes, in devfn order so that the
      * bridges' PIRQ routing is back before the functions re-drive their
      * INTx; keep this after every device that joins the bus. */
@@ -226,6 +238,8 @@ int pc_devices_init(Machine *m, GError **errp)
             g_free(id);
         }
     }
+    /* PCI interrupt routing as a BIOS leaves it (hw/pc-pci-irq.c). */
+    pc_pci_irq_init(m);
     /* Last: the tables describe the devices above. */
     return pc_firmware_init(m, errp);
 }
@@ -249,6 +263,10 @@ void pc_devices_free(Machine *m)
     mc146818_rtc_free(pc->rtc);
     pc_port61_free(pc->port61);
     i8254_free(pc->pit);
+    pc_net_free(m);
+    pc_scsi_free(m);
+    piix3_ide_free(pc->ide);
+    pc->ide = NULL;
     pc_pci_free(m);
     pc_irqchip_free(m);
     debug_ports_free(pc->debug_ports);

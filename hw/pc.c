@@ -79,7 +79,10 @@ Machine *machine_create(MachineConfig *cfg, GError **errp)
     if (!m->accel) {
         goto fail;
     }
-    if (pc_devices_init(m, errp) < 0) {
+    if (machine_drives_open(m, errp) < 0) {
+        goto fail;
+    }
+    if (pc_devices_init(m, errp) < 0 || machine_drives_check(m, errp) < 0) {
         goto fail;
     }
     if (cfg->bios && pc_bios_load(m, cfg->bios, errp) < 0) {
@@ -143,6 +146,8 @@ void machine_destroy(Machine *m)
     if (m->accel) {
         m->accel->destroy(m);
     }
+    /* The disks settle while the devices their completions reach exist. */
+    machine_drives_close(m);
     pc_devices_free(m);
     pc_bios_free(m);
     for (int i = 0; i < PC_NUM_GSI; i++) {

@@ -66,7 +66,26 @@ void esx_vm_settings_clear(EsxVmSettings *s);
  * vmkemu does not model yet, is an error naming the file, line and key. */
 int esx_cfg_to_machine(EsxCfg *cfg, MachineConfig *mc, EsxVmSettings *vm,
                        GError **errp);
+/* The drive `ifaceBUS:UNIT` (e.g. ide1:0) of a .cfg whose `.present` is
+ * TRUE: its fileName/name, deviceType, mode and startConnected keys onto
+ * mc->drives (compat-esx/cfg-drive.c).  Errors name the file and line. */
+int esx_cfg_map_drive(EsxCfg *cfg, MachineConfig *mc, DriveInterface iface,
+                      int bus, int unit, GError **errp);
 /* Entries no mapping looked at, in file order (borrowed pointers). */
 GPtrArray *esx_cfg_unknown_keys(EsxCfg *cfg);
+
+/* --- Ethernet adapters (compat-esx/cfg-ethernet.c) --- */
+#define ESX_MAX_ETHERNET 4
+/* Map the present ethernetN (`present`: lower-case device name -> its
+ * present line) onto mc->netdev/nic, removing what it mapped; a vmxnet
+ * adapter stays in `present`. */
+int esx_cfg_map_ethernet(EsxCfg *cfg, MachineConfig *mc, GHashTable *present,
+                         GError **errp);
+/* At launch: the address of every adapter from the .cfg, recorded in the
+ * host's MAC registry under `cfg_abs` (a resumed VM keeps what it had). */
+int esx_nics_assign_macs(const char *cfg_abs, MachineConfig *mc, bool resuming,
+                         GError **errp);
+/* At power-off: the registry forgets the VM's addresses. */
+void esx_nics_release_macs(const char *cfg_abs, const MachineConfig *mc);
 
 #endif

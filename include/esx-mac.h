@@ -36,6 +36,8 @@ bool esx_mac_is_manual_range(const EsxMac *mac);
  * from the hash when another VM holds it.  Recorded in the registry. */
 int esx_mac_assign(const char *registry, const char *cfg_path, int nic,
                    const EsxMac *manual, EsxMac *out, GError **errp);
+/* The address the registry holds for adapter `nic` of `cfg_path`. */
+bool esx_mac_lookup(const char *registry, const char *cfg_path, int nic, EsxMac *out);
 /* Forget every address of `cfg_path` (the VM powered off). */
 int esx_mac_release(const char *registry, const char *cfg_path, GError **errp);
 

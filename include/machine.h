@@ -15,10 +15,14 @@
 #include "irq.h"
 #include "x86-regs.h"
 #include "accel.h"
+#include "net.h"
+#include "drive.h"
 
 #define MACHINE_MAX_SERIAL 4
 #define MACHINE_MAX_CPUS   64
 #define PC_NUM_GSI         24
+#define MACHINE_MAX_NETDEVS 8
+#define MACHINE_MAX_NICS    8
 
 typedef struct MachineConfig {
     char *name;                     /* -name, or a .cfg's displayName */
@@ -37,6 +41,17 @@ typedef struct MachineConfig {
     char *qmp[4];                   /* -qmp unix:PATH[,server][,nowait] */
     int nqmp;
     int linux_entry;                /* -linux-entry 32|64 (0 = 32) */
+    /* Networking (include/net.h): -netdev / -nic backends, and the
+     * adapters (-device, -nic, a .cfg's ethernetN). */
+    NetdevConfig netdev[MACHINE_MAX_NETDEVS];
+    int nnetdev;
+    NicConfig nic[MACHINE_MAX_NICS];
+    int nnic;
+    MachineDrive drives[MACHINE_MAX_DRIVES];    /* include/drive.h */
+    int ndrives;
+    /* Bit N: SCSI adapter scsiN present even without drives (a .cfg's
+     * scsiN.present); buses with drives get one anyway (hw/pc-scsi.c). */
+    uint8_t scsi_present;
 } MachineConfig;
 
 void machine_config_init(MachineConfig *cfg);   /* defaults */
@@ -92,6 +107,8 @@ typedef struct Machine {
     bool a20_enabled;
 
     PCDevices *pc;
+    /* The opened drives (Drive *, hw/core/drive.c, include/drive.h). */
+    GPtrArray *drives;
     /* The state sections of the devices, in creation order (suspend). */
     VMStateList *vmstate;
 

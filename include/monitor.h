@@ -17,6 +17,9 @@ int monitor_listen(const char *spec, GError **errp);
 /* Stop listening, close every client and remove the socket files. */
 void monitor_close_all(void);
 
+/* Clients connected and past negotiation (who would see an event). */
+int monitor_client_count(void);
+
 /* Send an asynchronous event to every client past negotiation; takes
  * ownership of `data` (may be NULL). */
 void monitor_event(const char *name, JsonObject *data);

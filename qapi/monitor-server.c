@@ -263,6 +263,16 @@ void monitor_close_all(void)
     listeners = NULL;
 }
 
+int monitor_client_count(void)
+{
+    int n = 0;
+    for (GList *i = clients; i; i = i->next) {
+        Client *c = i->data;
+        n += c->negotiated;
+    }
+    return n;
+}
+
 void monitor_event(const char *name, JsonObject *data)
 {
     struct timespec ts;

@@ -139,10 +139,74 @@ JsonNode *qmp_cmd_query_commands(JsonObject *args, GError **errp)
     return array_node(a);
 }
 
+/* QEMU's BlockInfo, with the disk mode and REDO log of vmkemu's drives
+ * (include/drive.h) in "inserted" and the slot at the top level. */
 JsonNode *qmp_cmd_query_block(JsonObject *args, GError **errp)
 {
-    /* No disk controller is modelled yet: the machine has no block devices. */
-    return array_node(json_array_new());
+    Machine *m = current_machine();
+    JsonArray *a = json_array_new();
+    for (int i = 0; m && i < machine_drive_count(m); i++) {
+        Drive *d = machine_drive_get(m, i);
+        JsonObject *o = json_object_new();
+        json_object_set_string_member(o, "device", d->id);
+        json_object_set_boolean_member(o, "locked", FALSE);
+        json_object_set_boolean_member(o, "removable", d->media == DRIVE_MEDIA_CDROM);
+        json_object_set_string_member(o, "type", "unknown");
+        json_object_set_string_member(o, "interface", drive_interface_name(d->iface));
+        json_object_set_int_member(o, "bus", d->bus);
+        json_object_set_int_member(o, "unit", d->unit);
+        json_object_set_string_member(o, "media",
+                                      d->media == DRIVE_MEDIA_CDROM ? "cdrom" : "disk");
+        if (d->media == DRIVE_MEDIA_CDROM) {
+            json_object_set_boolean_member(o, "tray_open", FALSE);
+        }
+        if (d->blk) {
+            JsonObject *in = json_object_new();
+            json_object_set_string_member(in, "file", d->file);
+            json_object_set_string_member(in, "drv", d->format);
+            json_object_set_boolean_member(in, "ro", d->read_only);
+            json_object_set_boolean_member(in, "encrypted", FALSE);
+            json_object_set_int_member(in, "size", (gint64)d->size);
+            json_object_set_string_member(in, "mode", blk_disk_mode_name(d->mode));
+            if (d->redo) {
+                json_object_set_string_member(in, "redo", d->redo);
+            }
+            if (d->mode == BLK_MODE_UNDOABLE) {
+                json_object_set_string_member(in, "on-poweroff",
+                                              drive_poweroff_name(d->poweroff));
+            }
+            json_object_set_object_member(o, "inserted", in);
+        }
+        json_array_add_object_element(a, o);
+    }
+    return array_node(a);
+}
+
+JsonNode *qmp_cmd_vmkemu_redo_action(JsonObject *args, GError **errp)
+{
+    Machine *m = need_machine(errp);
+    if (!m) {
+        return NULL;
+    }
+    const char *dev = json_object_get_string_member(args, "device");
+    const char *act = json_object_get_string_member(args, "action");
+    Drive *d = machine_drive_by_id(m, dev);
+    DrivePoweroff p;
+    GError *err = NULL;
+    if (!d) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", dev);
+    } else if (drive_poweroff_parse(act, &p) < 0) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_GENERIC,
+                    "Parameter 'action': '%s' is not commit, discard, keep or ask", act);
+    } else if (!d->blk) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_GENERIC,
+                    "Drive '%s' has been closed", dev);
+    } else if (machine_drive_set_poweroff(d, p, &err) < 0) {
+        g_set_error(errp, qmp_error_quark(), QMP_ERROR_GENERIC, "%s", err->message);
+        g_error_free(err);
+    }
+    return NULL;
 }
 
 JsonNode *qmp_cmd_query_cpus_fast(JsonObject *args, GError **errp)

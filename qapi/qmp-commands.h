@@ -24,5 +24,6 @@ JsonNode *qmp_cmd_query_cpus_fast(JsonObject *args, GError **errp);
 JsonNode *qmp_cmd_query_name(JsonObject *args, GError **errp);
 JsonNode *qmp_cmd_send_key(JsonObject *args, GError **errp);
 JsonNode *qmp_cmd_vmkemu_suspend(JsonObject *args, GError **errp);
+JsonNode *qmp_cmd_vmkemu_redo_action(JsonObject *args, GError **errp);
 
 #endif

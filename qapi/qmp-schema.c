@@ -25,5 +25,8 @@ const QmpCommand qmp_commands[] = {
                                     { NULL } },
       qmp_cmd_send_key },
     { "vmkemu-suspend", no_args, qmp_cmd_vmkemu_suspend },
+    { "vmkemu-redo-action", (const QmpArg[]){ { "device", QMP_STR }, { "action", QMP_STR },
+                                              { NULL } },
+      qmp_cmd_vmkemu_redo_action },
     { NULL }
 };

@@ -6,7 +6,9 @@
  * halts with interrupts off, or on a triple fault under -no-reboot (each
  * logged and, for the last two, reported on stderr); 1 when the machine
  * cannot be built or the accelerator fails, or when a suspended state is
- * refused; 2 for a bad command line.
+ * refused, or when a disk's REDO log could not be committed or removed at
+ * power-off; 2 for a bad command line (a drive that cannot be opened
+ * included).
  *
  * A VM launched from a .cfg whose .std file exists resumes from it instead
  * of booting, and the .std is deleted unless resume.repeatable = TRUE
@@ -95,6 +97,8 @@ int main(int argc, char **argv)
     /* vmkemu VM.cfg [options]: the .cfg first, options override it. */
     EsxCfg *esx = NULL;
     EsxVmSettings vm = {0};
+    char *cfg_abs = NULL;
+    bool macs_registered = false;
     if (argc > 1 && argv[1][0] != '-') {
         esx = esx_cfg_load(argv[1], &err);
         if (!esx || esx_cfg_to_machine(esx, &cfg, &vm, &err) < 0) {
@@ -142,11 +146,28 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     main_loop_init();
 
+    /* The .cfg's network adapters get their addresses from the host's MAC
+     * registry, kept while the VM runs or stays suspended. */
+    if (esx) {
+        cfg_abs = esx_cfg_abspath(esx->path);
+        char *std = esx_suspend_file(esx->path, &vm);
+        bool resuming = g_file_test(std, G_FILE_TEST_EXISTS);
+        g_free(std);
+        if (esx_nics_assign_macs(cfg_abs, &cfg, resuming, &err) < 0) {
+            verror("%s", err->message);
+            g_error_free(err);
+            status = 1;
+            goto out;
+        }
+        macs_registered = true;
+    }
+
     Machine *m = machine_create(&cfg, &err);
     if (!m) {
         verror("%s", err->message);
+        /* A drive that cannot be opened is a bad argument, as in QEMU. */
+        status = err->domain == DRIVE_ERROR ? EXIT_USAGE : 1;
         g_error_free(err);
-        status = 1;
         goto out;
     }
     if (esx && resume_if_suspended(m, esx, &vm) < 0) {
@@ -194,12 +215,28 @@ int main(int argc, char **argv)
     } else {
         status = main_loop_run();
     }
+    /* Undoable disks settle now, with the monitor still served (it may be
+     * asked what to do with a REDO log). */
+    if (machine_drives_power_off(m, m->shutdown_cause == SHUTDOWN_HOST_SUSPEND) < 0 &&
+        status == 0) {
+        status = 1;
+    }
     monitor_close_all();
     if (esx) {
         esx_runtime_cleanup(esx->path);
     }
     machine_destroy(m);
 out:
+    if (macs_registered) {
+        char *std = esx_suspend_file(esx->path, &vm);
+        if (g_file_test(std, G_FILE_TEST_EXISTS)) {
+            vlog("the MAC addresses stay registered: the VM is suspended in %s", std);
+        } else {
+            esx_nics_release_macs(cfg_abs, &cfg);
+        }
+        g_free(std);
+    }
+    g_free(cfg_abs);
     suspend_clear_target();
     machine_config_clear(&cfg);
     esx_cfg_free(esx);

@@ -30,11 +30,34 @@ static const char usage_text[] =
 "  -append CMDLINE    kernel command line\n"
 "  -linux-entry 32|64 enter a Linux bzImage through its 32-bit (default) or\n"
 "                     64-bit boot protocol entry point\n"
+"Disks:\n"
+"  -drive file=F[,if=ide|scsi][,bus=N][,unit=N][,index=N][,media=disk|cdrom]\n"
+"         [,format=auto|raw|vmdk|cowd|plain][,readonly=on|off][,id=NAME]\n"
+"         [,mode=persistent|nonpersistent|undoable|append]\n"
+"         [,on-poweroff=ask|commit|discard|keep]\n"
+"                     a disk or CD-ROM; F is a host file or device, or an\n"
+"                     ESX address vmhbaA:T:L:P[:file] or fsname:file; an\n"
+"                     undoable disk's REDO log is settled at power-off as\n"
+"                     on-poweroff says (ask: the monitor answers, else keep)\n"
+"  -hda/-hdb/-hdc/-hdd F  IDE disk at index 0-3 (primary master ... secondary\n"
+"                     slave)\n"
+"  -cdrom F           IDE CD-ROM at index 2 (secondary master)\n"
 "Devices and output:\n"
 "  -serial DEV        next serial port: stdio, file:PATH, unix:PATH[,server]\n"
 "                     [,nowait], or null; repeat for COM2..COM4\n"
 "  -nographic         no display window; COM1 on stdio unless -serial given\n"
 "  -no-reboot         end vmkemu instead of rebooting the guest\n"
+"Network:\n"
+"  -netdev user,id=ID[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...\n"
+"         [,restrict=on|off][,net=ADDR/BITS]\n"
+"                     user-mode networking (libslirp): DHCP, DNS, NAT to the\n"
+"                     host's network; hostfwd forwards a host port to the guest\n"
+"  -netdev tap,id=ID[,ifname=NAME][,script=no]\n"
+"                     the host tap device NAME\n"
+"  -device pcnet,netdev=ID[,mac=MAC]\n"
+"                     an AMD PCnet-PCI II adapter (ESX's vlance) on backend ID\n"
+"  -nic user|tap[,model=pcnet][,mac=MAC][,backend options]\n"
+"                     both at once; -nic none: no adapter (the default)\n"
 "  -qmp unix:PATH[,server][,nowait]\n"
 "                     serve the QMP monitor on a UNIX socket (repeatable; a VM\n"
 "                     started from a .cfg always gets one, see vmware-control)\n"
@@ -114,8 +137,81 @@ static void set_str(char **dst, const char *v)
     *dst = g_strdup(v);
 }
 
+/* -netdev, -nic, -device (net/config.c parses the value). */
+static int parse_net_option(const char *a, const char *opt, const char *v,
+                            MachineConfig *cfg)
+{
+    GError *err = NULL;
+    int r;
+
+    if (!strcmp(opt, "netdev")) {
+        if (cfg->nnetdev >= MACHINE_MAX_NETDEVS) {
+            return bad(a, "%s: at most 8 network backends", v);
+        }
+        r = net_netdev_parse(v, &cfg->netdev[cfg->nnetdev], &err);
+        if (r == 0) {
+            cfg->nnetdev++;
+        }
+    } else if (!strcmp(opt, "device")) {
+        if (cfg->nnic >= MACHINE_MAX_NICS) {
+            return bad(a, "%s: at most 8 network adapters", v);
+        }
+        r = net_nic_device_parse(v, &cfg->nic[cfg->nnic], &err);
+        if (r == 0) {
+            cfg->nnic++;
+        }
+    } else {
+        if (cfg->nnic >= MACHINE_MAX_NICS || cfg->nnetdev >= MACHINE_MAX_NETDEVS) {
+            return bad(a, "%s: at most 8 network adapters and backends", v);
+        }
+        r = net_nic_parse(v, cfg->nnic, &cfg->netdev[cfg->nnetdev], &cfg->nic[cfg->nnic],
+                          &err);
+        if (r == 0) {
+            cfg->nnetdev++;
+            cfg->nnic++;
+        }
+    }
+    if (r < 0) {
+        fprintf(stderr, "vmkemu: %s: %s\n", a, err->message);
+        g_error_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* -drive SPEC, or -hda F (spec NULL: file F at index), -cdrom F. */
+static int add_drive(MachineConfig *cfg, const char *opt, const char *v,
+                     int index, bool cdrom, int cfg_drives)
+{
+    MachineDrive d;
+    GError *err = NULL;
+    int r;
+
+    if (index < 0) {
+        r = machine_drive_parse(v, &d, &err);
+    } else {
+        r = machine_drive_parse("", &d, NULL);
+        d.file = g_strdup(v);
+        d.index = index;
+        d.media = cdrom ? DRIVE_MEDIA_CDROM : DRIVE_MEDIA_DISK;
+    }
+    if (r == 0) {
+        r = machine_config_add_drive(cfg, &d, cfg_drives, &err);
+        machine_drive_clear(&d);
+    }
+    if (r < 0) {
+        fprintf(stderr, "vmkemu: %s: %s\n", opt, err->message);
+        g_error_free(err);
+        return -1;
+    }
+    return 0;
+}
+
 int options_parse(int argc, char **argv, MachineConfig *cfg)
 {
+    /* Drives from a .cfg; the command line may replace them slot by slot. */
+    int cfg_drives = cfg->ndrives;
+
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || !a[1]) {
@@ -151,7 +247,9 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
         /* Options with a value. */
         static const char *const with_value[] = {
             "m", "smp", "accel", "bios", "kernel", "initrd", "append",
-            "serial", "D", "boot", "qmp", "name", "linux-entry", NULL
+            "serial", "D", "boot", "qmp", "name", "linux-entry",
+            "netdev", "nic", "device",
+            "drive", "hda", "hdb", "hdc", "hdd", "cdrom", NULL
         };
         bool known = false;
         for (int k = 0; with_value[k]; k++) {
@@ -207,6 +305,11 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
                 return bad(a, "invalid monitor '%s' (unix:PATH[,server][,nowait])", v);
             }
             cfg->qmp[cfg->nqmp++] = g_strdup(v);
+        } else if (!strcmp(opt, "netdev") || !strcmp(opt, "nic") ||
+                   !strcmp(opt, "device")) {
+            if (parse_net_option(a, opt, v, cfg) < 0) {
+                return -1;
+            }
         } else if (!strcmp(opt, "name")) {
             set_str(&cfg->name, v);
         } else if (!strcmp(opt, "D")) {
@@ -216,6 +319,25 @@ int options_parse(int argc, char **argv, MachineConfig *cfg)
                 return bad(a, "invalid entry '%s' (32 or 64)", v);
             }
             cfg->linux_entry = atoi(v);
+        } else if (!strcmp(opt, "drive")) {
+            if (add_drive(cfg, a, v, -1, false, cfg_drives) < 0) {
+                return -1;
+            }
+        } else if (!strcmp(opt, "hda") || !strcmp(opt, "hdb") || !strcmp(opt, "hdc") ||
+                   !strcmp(opt, "hdd")) {
+            if (!*v) {
+                return bad(a, "%s", "empty file name");
+            }
+            if (add_drive(cfg, a, v, opt[2] - 'a', false, cfg_drives) < 0) {
+                return -1;
+            }
+        } else if (!strcmp(opt, "cdrom")) {
+            if (!*v) {
+                return bad(a, "%s", "empty file name");
+            }
+            if (add_drive(cfg, a, v, 2, true, cfg_drives) < 0) {
+                return -1;
+            }
         } else if (!strcmp(opt, "boot")) {
             const char *order = g_str_has_prefix(v, "order=") ? v + 6 : v;
             if (!*order || strspn(order, "acdn") != strlen(order)) {

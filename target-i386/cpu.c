@@ -27,6 +27,9 @@ X86CPU *x86_cpu_new(const X86CPUBus *bus)
     cpu->trace = getenv("VMKEMU_X86_TRACE") != NULL;
     /* Tracing logs every block entry: translated code would skip that. */
     cpu->jit_threshold = cpu->trace ? UINT32_MAX : x86_jit_threshold(x86_code_jit(cpu));
+    for (unsigned k = 0; k < X86_TLB_SIZE; k++) {
+        cpu->tlb_none[k].tag_r = cpu->tlb_none[k].tag_w = TLB_INVALID;
+    }
     x86_cpu_reset(cpu);
     return cpu;
 }
@@ -53,6 +56,7 @@ void x86_cpu_reset(X86CPU *cpu)
     cpu->dr[6] = 0xffff0ff0u;
     cpu->dr[7] = 0x400;
     x86_cpu_set_regs(cpu, &r);
+    x86_dbg_update(cpu);
     x86_fpu_reset(cpu);
     x86_sse_reset(cpu);
     x86_code_flush(cpu);
@@ -115,6 +119,10 @@ void x86_cpu_set_regs(X86CPU *cpu, const X86Registers *r)
     }
     cpu->halted = false;
     cpu->irq_shadow = false;
+    cpu->movss_shadow = false;
+    cpu->dbg_trap = false;
+    cpu->dbg_dr6 = 0;
+    cpu->rf_clear = (cpu->eflags & FL_RF) != 0;
     cpu->shutdown = false;
     cpu->nmi_pending = cpu->nmi_blocked = false;
     cpu->delivering = -1;
@@ -300,17 +308,17 @@ static X86Exit exec_loop(X86CPU *cpu)
             return X86_EXIT_BUDGET;
         }
 
-        bool tf = cpu->eflags & FL_TF;
+        /* Interrupt shadow, TF, RF, a pending #DB trap (debug.c). */
+        uint32_t slow = cpu->loop_slow;
         X86Block *b;
-        if (unlikely(cpu->irq_shadow)) {
-            /* One instruction runs before interrupts are looked at again. */
-            uint32_t mode = cpu->mode;
-            cpu->mode |= BM_SINGLE;
-            b = x86_block_lookup(cpu);
-            cpu->mode = mode;
-            cpu->irq_shadow = false;
-            if (cpu->nmi_pending) {
-                x86_cpu_kick(cpu);      /* look at it after this insn */
+        if (unlikely(slow)) {
+            bool shadow = cpu->irq_shadow;
+            b = x86_dbg_enter(cpu);
+            if (!b) {
+                continue;       /* a debug trap was delivered instead */
+            }
+            if (shadow && cpu->nmi_pending) {
+                x86_cpu_kick(cpu);      /* look at the NMI after this insn */
             }
         } else {
             b = x86_block_lookup(cpu);
@@ -351,12 +359,8 @@ static X86Exit exec_loop(X86CPU *cpu)
         cpu->cur_insn = NULL;
         x86_code_reap(cpu);
 
-        if (unlikely(tf)) {
-            /* Single-step trap after the instruction (SDM vol. 3, 17.3.1.4). */
-            cpu->dr[6] |= 0x4000;
-            cpu->delivering = EXC_DB;
-            x86_deliver(cpu, EXC_DB, -1, false, cpu->eip, false);
-            cpu->delivering = -1;
+        if (unlikely(slow)) {
+            x86_dbg_leave(cpu, slow);   /* single-step and other #DB traps */
         }
     }
 }

@@ -106,6 +106,14 @@ bool x86_exception_dispatch(X86CPU *cpu)
     } else if (err < 0) {
         err = 0;
     }
+    x86_dbg_fault(cpu);
+    /* Faults push RF = 1, so that the handler returns into the instruction
+     * without its instruction breakpoint firing again (SDM 17.3.1.1); not
+     * the instruction-breakpoint #DB itself, nor the #DF abort. */
+    if (!(vec == EXC_DB && cpu->dbg_ibp_fault) && vec != EXC_DF) {
+        cpu->eflags |= FL_RF;
+    }
+    cpu->dbg_ibp_fault = false;
     cpu->delivering = vec;
     cpu->budget--;          /* a fault storm still ends the slice */
     x86_deliver(cpu, vec, err, false, cpu->eip, false);

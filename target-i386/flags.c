@@ -165,5 +165,10 @@ void x86_set_eflags(X86CPU *cpu, uint32_t val, uint32_t mask)
     cpu->cc_op = CC_EFLAGS;
     if ((old ^ nf) & (FL_VM | FL_TF)) {
         x86_update_mode(cpu);
+    } else if ((old ^ nf) & FL_AC) {
+        x86_update_mem_checks(cpu);
+    }
+    if (nf & FL_RF) {
+        cpu->rf_clear = true;       /* IRET: RF holds for the next instruction */
     }
 }

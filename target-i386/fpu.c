@@ -180,6 +180,11 @@ static bool stack_fault(X86CPU *cpu, bool overflow)
     return !masked(cpu, SW_IE);
 }
 
+static inline bool push_overflows(X86CPU *cpu)
+{
+    return !((FPU->tag_empty >> ((FPU->top - 1) & 7)) & 1);
+}
+
 static void fpu_push(X86CPU *cpu, X86F80 v)
 {
     int p = (FPU->top - 1) & 7;
@@ -371,11 +376,15 @@ static void finish(X86CPU *cpu, int i, LD r, uint32_t flags, bool pop)
     if (flags & (SW_IE | SW_ZE)) {
         flags &= ~SW_DE;
     }
+    /* An unmasked one leaves the destination alone and C1 = 0 (as the
+     * host does). */
     if (flags & SW_IE & ~FPU->fcw) {
+        FPU->fsw &= ~SW_C1;
         fpu_exc(cpu, SW_IE);
         return;
     }
     if ((flags & (SW_DE | SW_ZE)) & ~FPU->fcw) {
+        FPU->fsw &= ~SW_C1;
         fpu_exc(cpu, flags & (SW_DE | SW_ZE));
         return;
     }
@@ -386,20 +395,12 @@ static void finish(X86CPU *cpu, int i, LD r, uint32_t flags, bool pop)
     }
 }
 
-/* dst = dst op src (with the operand order of `op`), result to ST(di). */
-static void arith_x(X86CPU *cpu, int op, int di, X86F80 a, X86F80 b, bool pop,
-                    uint32_t extra)
+/* x op y on the host under the guest's RC and PC: the rounded result, the
+ * flags of the rounding and the sign of (exact - result). */
+static LD compute(X86CPU *cpu, int op, LD x, LD y, uint32_t *hfp, int *esp)
 {
     FEnv fe;
-    LD x = f2ld(a), y = f2ld(b), r, r64;
-    uint32_t flags = de_of(a) | de_of(b) | extra;
-    if (f80_is_unsupported(a) || f80_is_unsupported(b)) {
-        finish(cpu, di, f2ld(F80_INDEFINITE), SW_IE, pop);
-        return;
-    }
-    if (f80_is_nan(a) || f80_is_nan(b)) {
-        flags &= ~SW_DE;
-    }
+    LD r, r64;
     fe_begin(cpu, &fe);
     x = FPB(x);
     y = FPB(y);
@@ -427,6 +428,83 @@ static void arith_x(X86CPU *cpu, int op, int di, X86F80 a, X86F80 b, bool pop,
         es = err_sign(op, x, y, r);
     } else {
         r = r64;
+    }
+    *hfp = hf;
+    *esp = es;
+    return r;
+}
+
+/* Unmasked overflow and underflow deliver the rounded result scaled by
+ * 2^-24576 or 2^24576 (SDM vol. 1, 8.5.4, 8.5.5).  The operands are scaled
+ * instead, which is exact while they stay normal; a sum's small operand
+ * that would vanish keeps its sticky contribution as the least denormal. */
+#define X87_BIAS_ADJUST 24576
+static LD compute_scaled(X86CPU *cpu, int op, LD x, LD y, int scale, uint32_t *hf, int *es)
+{
+    int h = scale / 2;
+    LD xs, ys;
+    switch (op) {
+    case OP_ADD: case OP_SUB: case OP_SUBR:
+        xs = ldexpl(x, scale);
+        ys = ldexpl(y, scale);
+        if (x != 0 && xs == 0) {
+            xs = copysignl(LDBL_TRUE_MIN, x);
+        }
+        if (y != 0 && ys == 0) {
+            ys = copysignl(LDBL_TRUE_MIN, y);
+        }
+        break;
+    case OP_MUL:
+        xs = ldexpl(x, h);
+        ys = ldexpl(y, scale - h);
+        break;
+    case OP_DIV:            /* x / y */
+        xs = ldexpl(x, h);
+        ys = ldexpl(y, h - scale);
+        break;
+    default:                /* OP_DIVR: y / x */
+        xs = ldexpl(x, h - scale);
+        ys = ldexpl(y, h);
+        break;
+    }
+    return compute(cpu, op, xs, ys, hf, es);
+}
+
+/* dst = dst op src (with the operand order of `op`), result to ST(di). */
+static void arith_x(X86CPU *cpu, int op, int di, X86F80 a, X86F80 b, bool pop,
+                    uint32_t extra)
+{
+    LD x = f2ld(a), y = f2ld(b), r;
+    uint32_t flags = de_of(a) | de_of(b) | extra, hf;
+    int es;
+    if (f80_is_unsupported(a) || f80_is_unsupported(b)) {
+        finish(cpu, di, f2ld(F80_INDEFINITE), SW_IE, pop);
+        return;
+    }
+    if (f80_is_nan(a) || f80_is_nan(b)) {
+        flags &= ~SW_DE;
+    }
+    r = compute(cpu, op, x, y, &hf, &es);
+    if (isfinite(x) && isfinite(y) && !(flags & ~FPU->fcw & (SW_DE | SW_ZE)) &&
+        !(hf & (SW_IE | SW_ZE))) {
+        if ((hf & SW_OE) && !masked(cpu, SW_OE)) {
+            uint32_t sf;
+            r = compute_scaled(cpu, op, x, y, -X87_BIAS_ADJUST, &sf, &es);
+            hf = SW_OE | (sf & SW_PE);
+        } else if (!masked(cpu, SW_UE) && fabsl(r) <= 0x1p-16382L) {
+            /* Unmasked, tininess alone is underflow (after rounding, with
+             * an unbounded exponent); an exact zero is not. */
+            uint32_t sf;
+            int ses;
+            LD rs = compute_scaled(cpu, op, x, y, X87_BIAS_ADJUST, &sf, &ses);
+            if (rs != 0 && fabsl(rs) < 0x1p8194L) {
+                r = rs;
+                es = ses;
+                hf = SW_UE | (sf & SW_PE);
+            } else {
+                hf &= ~SW_UE;
+            }
+        }
     }
     flags |= hf;
     FPU->fsw &= ~SW_C1;
@@ -460,8 +538,10 @@ static void compare_x(X86CPU *cpu, X86F80 a, X86F80 b, bool quiet, bool eflags, 
         cc = x < y ? 1 : x > y ? 0 : 4;
     }
     fpu_exc(cpu, flags);
+    /* The host writes the condition codes (or ZF PF CF) even when an
+     * unmasked exception is raised; only the pops are left out. */
     if ((flags & SW_IE & ~FPU->fcw) || (flags & SW_DE & ~FPU->fcw)) {
-        return;
+        pops = 0;
     }
     if (eflags) {
         x86_flags_materialize(cpu);
@@ -476,6 +556,23 @@ static void compare_x(X86CPU *cpu, X86F80 a, X86F80 b, bool quiet, bool eflags, 
     }
 }
 
+/* Stack underflow in a compare: unordered (C3 C2 C0 or ZF PF CF = 111),
+ * written even when the exception is unmasked; pops only when masked. */
+static void compare_underflow(X86CPU *cpu, bool eflags, int pops)
+{
+    bool stop = stack_fault(cpu, false);
+    if (eflags) {
+        x86_flags_materialize(cpu);
+        cpu->eflags &= ~(FL_OF | FL_SF | FL_AF);
+        cpu->eflags |= FL_ZF | FL_PF | FL_CF;
+    } else {
+        FPU->fsw |= SW_C0 | SW_C2 | SW_C3;
+    }
+    while (!stop && pops-- > 0) {
+        fpu_pop(cpu);
+    }
+}
+
 static void compare(X86CPU *cpu, X86F80 a, X86F80 b, bool quiet, bool eflags, int pops)
 {
     compare_x(cpu, a, b, quiet, eflags, pops, 0);
@@ -486,6 +583,13 @@ static void compare(X86CPU *cpu, X86F80 a, X86F80 b, bool quiet, bool eflags, in
 static inline uint32_t fpu_ea(X86CPU *cpu, X86Insn *i)
 {
     return x86_ea(cpu, i);
+}
+
+/* #AC for operands wider than the dword pieces they are accessed in:
+ * m64 reals and integers, m80 reals (SDM vol. 3, table 6-7). */
+static inline void fpu_align(X86CPU *cpu, X86Insn *i, uint32_t ea, unsigned a)
+{
+    x86_align_check(cpu, cpu->seg[i->seg].base + ea, a);
 }
 
 static X86F80 load_m32(X86CPU *cpu, X86Insn *i, uint32_t *flags)
@@ -506,6 +610,7 @@ static X86F80 load_m32(X86CPU *cpu, X86Insn *i, uint32_t *flags)
 static X86F80 load_m64(X86CPU *cpu, X86Insn *i, uint32_t *flags)
 {
     uint32_t ea = fpu_ea(cpu, i);
+    fpu_align(cpu, i, ea, 8);
     uint64_t v = ld32(cpu, i->seg, ea) | ((uint64_t)ld32(cpu, i->seg, (ea + 4) & i->amask) << 32);
     double d;
     memcpy(&d, &v, 8);
@@ -523,6 +628,7 @@ static X86F80 load_m80(X86CPU *cpu, X86Insn *i)
 {
     uint32_t ea = fpu_ea(cpu, i);
     X86F80 v;
+    fpu_align(cpu, i, ea, 8);
     v.mant = ld32(cpu, i->seg, ea) | ((uint64_t)ld32(cpu, i->seg, (ea + 4) & i->amask) << 32);
     v.se = ld16(cpu, i->seg, (ea + 8) & i->amask);
     return v;
@@ -535,6 +641,7 @@ static int64_t load_int(X86CPU *cpu, X86Insn *i, int bytes)
     case 2: return (int16_t)ld16(cpu, i->seg, ea);
     case 4: return (int32_t)ld32(cpu, i->seg, ea);
     default:
+        fpu_align(cpu, i, ea, 8);
         return (int64_t)(ld32(cpu, i->seg, ea) |
                          ((uint64_t)ld32(cpu, i->seg, (ea + 4) & i->amask) << 32));
     }
@@ -568,10 +675,28 @@ static void store_bytes(X86CPU *cpu, X86Insn *i, uint32_t ea, const void *buf, u
     }
 }
 
+/* Is x tiny for the m32/m64 format: below its least normal after rounding
+ * to its precision (under RC) with an unbounded exponent? */
+static bool store_tiny(X86CPU *cpu, LD x, bool dbl)
+{
+    LD lim = dbl ? 0x1p-1022L : 0x1p-126L;
+    int bits = dbl ? 53 : 24, e;
+    if (fabsl(x) >= lim) {
+        return false;
+    }
+    LD m = frexpl(x, &e);
+    FEnv fe;
+    fe_begin(cpu, &fe);
+    LD t = FPB(rintl(FPB(ldexpl(m, bits))));
+    fe_end(&fe);
+    return fabsl(ldexpl(t, e - bits)) < lim;
+}
+
 /* FST/FSTP m32/m64: round to the format under RC. */
 static bool store_real(X86CPU *cpu, X86Insn *i, bool dbl)
 {
     uint32_t ea = probe_store(cpu, i, dbl ? 8 : 4);
+    fpu_align(cpu, i, ea, dbl ? 8 : 4);
     if (st_empty(cpu, 0)) {
         if (stack_fault(cpu, false)) {
             return false;
@@ -600,12 +725,24 @@ static bool store_real(X86CPU *cpu, X86Insn *i, bool dbl)
         f = vf;
     }
     flags |= fe_end(&fe);
+    FPU->fsw &= ~SW_C1;
     if ((flags & ~FPU->fcw) & (SW_IE | SW_DE)) {
         fpu_exc(cpu, flags);
         return false;
     }
+    /* Unmasked overflow or underflow (tininess alone) leave memory and the
+     * stack alone and report just that exception (as the host does). */
+    if (isfinite(x) && x != 0) {
+        if ((flags & SW_OE) && !masked(cpu, SW_OE)) {
+            fpu_exc(cpu, SW_OE);
+            return false;
+        }
+        if (!masked(cpu, SW_UE) && store_tiny(cpu, x, dbl)) {
+            fpu_exc(cpu, SW_UE);
+            return false;
+        }
+    }
     fpu_exc(cpu, flags);
-    FPU->fsw &= ~SW_C1;
     if (isfinite(x) && fabsl(dbl ? (LD)d : (LD)f) > fabsl(x)) {
         FPU->fsw |= SW_C1;          /* rounded up */
     }
@@ -621,6 +758,7 @@ static bool store_real(X86CPU *cpu, X86Insn *i, bool dbl)
 static bool store_int(X86CPU *cpu, X86Insn *i, int bytes)
 {
     uint32_t ea = probe_store(cpu, i, bytes);
+    fpu_align(cpu, i, ea, bytes);
     FPU->fsw &= ~SW_C1;
     uint64_t out;
     uint32_t flags = 0;
@@ -903,12 +1041,9 @@ static void unary(X86CPU *cpu, int op)
         return;
     }
     if (st_empty(cpu, 0)) {
-        if (stack_fault(cpu, false)) {
-            return;
-        }
         if (op == 0x24) {
-            FPU->fsw |= SW_C0 | SW_C2 | SW_C3;
-        } else {
+            compare_underflow(cpu, false, 0);
+        } else if (!stack_fault(cpu, false)) {
             st_set(cpu, 0, F80_INDEFINITE);
         }
         return;
@@ -1046,6 +1181,17 @@ static bool push_special(X86CPU *cpu, X86F80 a)
     return true;
 }
 
+/* A remainder is exact; below the normal range it is an underflow only
+ * when unmasked, and then bias-adjusted. */
+static LD rem_underflow(X86CPU *cpu, LD r, uint32_t *flags)
+{
+    if (r != 0 && fabsl(r) < 0x1p-16382L && !masked(cpu, SW_UE)) {
+        *flags |= SW_UE;
+        return ldexpl(r, X87_BIAS_ADJUST);
+    }
+    return r;
+}
+
 static void d9_ops(X86CPU *cpu, int op)
 {
     FEnv fe;
@@ -1128,8 +1274,31 @@ static void d9_ops(X86CPU *cpu, int op)
                 }
             } else {
                 long sc = fabsl(t) > 100000.0L ? (t > 0 ? 100000 : -100000) : (long)t;
-                r = ldexpl(x, (int)sc);
+                int ex = 0;
                 if (isfinite(x) && x != 0) {
+                    frexpl(x, &ex);
+                }
+                long te = ex - 1 + sc;          /* exponent of the exact result */
+                r = ldexpl(x, (int)sc);
+                if (isfinite(x) && x != 0 && te > 16383 && !masked(cpu, SW_OE) &&
+                    te - X87_BIAS_ADJUST <= 16383) {
+                    /* Unmasked overflow: the exact result, bias-adjusted. */
+                    r = ldexpl(x, (int)(sc - X87_BIAS_ADJUST));
+                    flags |= SW_OE;
+                } else if (isfinite(x) && x != 0 && te < -16382 && !masked(cpu, SW_UE) &&
+                           te + X87_BIAS_ADJUST >= -16382) {
+                    r = ldexpl(x, (int)(sc + X87_BIAS_ADJUST));
+                    flags |= SW_UE;
+                } else if (isfinite(x) && x != 0 && te > 16383 && !masked(cpu, SW_OE)) {
+                    /* Beyond even the adjusted range: infinity, rounded up
+                     * whatever RC says (as the host does). */
+                    r = copysignl(INFINITY, x);
+                    flags |= SW_OE | SW_PE;
+                    FPU->fsw |= SW_C1;
+                } else if (isfinite(x) && x != 0 && te < -16382 && !masked(cpu, SW_UE)) {
+                    r = copysignl(0.0L, x);
+                    flags |= SW_UE | SW_PE;
+                } else if (isfinite(x) && x != 0) {
                     if (isinf(r)) {
                         flags |= SW_OE | SW_PE;
                         FPU->fsw |= SW_C1;
@@ -1161,14 +1330,18 @@ static void d9_ops(X86CPU *cpu, int op)
         X86F80 a = st_get(cpu, 0);
         LD x = f2ld(a), e, m;
         FPU->fsw &= ~SW_C1;
+        /* An unmasked IE (SNaN), ZE (zero) or DE (denormal) leaves the
+         * stack as it was. */
+        uint32_t pre = f80_is_snan(a) ? SW_IE : x == 0 ? SW_ZE : de_of(a);
+        if (pre & ~FPU->fcw) {
+            fpu_exc(cpu, pre);
+            return;
+        }
         if (f80_is_denormal(a)) {
             fpu_exc(cpu, SW_DE);
         }
         if (x == 0) {
             fpu_exc(cpu, SW_ZE);
-            if (!masked(cpu, SW_ZE)) {
-                return;
-            }
             e = -INFINITY;
             m = x;
         } else if (isinf(x)) {
@@ -1217,6 +1390,12 @@ static void d9_ops(X86CPU *cpu, int op)
             finish(cpu, 0, r, flags, false);
             return;
         }
+        if (flags & SW_DE & ~FPU->fcw) {
+            /* Unmasked denormal operand: C1 and C2 cleared, nothing else. */
+            FPU->fsw &= ~(SW_C1 | SW_C2);
+            fpu_exc(cpu, SW_DE);
+            return;
+        }
         FPU->fsw &= ~(SW_C0 | SW_C1 | SW_C2 | SW_C3);
         frexpl(x, &ea);
         frexpl(y, &eb);
@@ -1226,6 +1405,7 @@ static void d9_ops(X86CPU *cpu, int op)
             int d = ea - eb, n = 32 + d % 32;
             r = fmodl(x, ldexpl(y, d - n));
             FPU->fsw |= SW_C2;
+            r = rem_underflow(cpu, r, &flags);
             finish(cpu, 0, r, flags, false);
             return;
         }
@@ -1246,6 +1426,7 @@ static void d9_ops(X86CPU *cpu, int op)
             r = copysignl(0.0L, x);
         }
         FPU->fsw |= ((q & 1) ? SW_C1 : 0) | ((q & 2) ? SW_C3 : 0) | ((q & 4) ? SW_C0 : 0);
+        r = rem_underflow(cpu, r, &flags);
         finish(cpu, 0, r, flags, false);
         return;
     }
@@ -1352,37 +1533,50 @@ HANDLER(x86_h_fpu)
                 v = ld2f((LD)load_int(cpu, i, op == 0xda ? 4 : 2));
             }
             if (st_empty(cpu, 0)) {
-                if (stack_fault(cpu, false)) {
-                    break;
-                }
                 if (reg == OP_COM || reg == OP_COMP) {
-                    FPU->fsw |= SW_C0 | SW_C2 | SW_C3;
-                    if (reg == OP_COMP) {
-                        fpu_pop(cpu);
-                    }
-                } else {
+                    compare_underflow(cpu, false, reg == OP_COMP);
+                } else if (!stack_fault(cpu, false)) {
                     st_set(cpu, 0, F80_INDEFINITE);
                 }
                 break;
             }
+            if (reg == OP_COM || reg == OP_COMP) {
+                compare_x(cpu, st_get(cpu, 0), v, false, false, reg == OP_COMP,
+                          flags & (SW_IE | SW_DE));
+                break;
+            }
             if (flags & SW_IE & ~FPU->fcw) {
+                FPU->fsw &= ~SW_C1;
                 fpu_exc(cpu, flags);
                 break;
             }
             fpu_exc(cpu, flags & SW_IE);
-            if (reg == OP_COM || reg == OP_COMP) {
-                compare_x(cpu, st_get(cpu, 0), v, false, false, reg == OP_COMP, flags & SW_DE);
-            } else {
-                arith_x(cpu, reg, 0, st_get(cpu, 0), v, false, flags & SW_DE);
+            if ((flags & SW_IE) && f80_is_nan(st_get(cpu, 0))) {
+                /* The m32/m64 operand was an SNaN (quieted by the load):
+                 * with a QNaN in ST(0) that QNaN is the result, with an
+                 * SNaN the one of larger significand (SDM vol. 1, 4.8.3.5). */
+                X86F80 a = st_get(cpu, 0), q = a;
+                q.mant |= 1ULL << 62;
+                if (f80_is_snan(a) && v.mant > q.mant) {
+                    q = v;
+                }
+                FPU->fsw &= ~SW_C1;
+                st_set(cpu, 0, q);
+                break;
             }
+            arith_x(cpu, reg, 0, st_get(cpu, 0), v, false, flags & SW_DE);
             break;
         case 0xd9:
             switch (reg) {
             case 0:
+                /* An unmasked DE still loads (the host does); IE does not. */
                 v = load_m32(cpu, i, &flags);
+                if (push_overflows(cpu)) {
+                    flags &= ~SW_DE;    /* the stack fault comes first */
+                }
                 fpu_exc(cpu, flags);
-                if (!(flags & ~FPU->fcw & (SW_IE | SW_DE))) {
-                    FPU->fsw &= ~SW_C1;
+                FPU->fsw &= ~SW_C1;
+                if (!(flags & ~FPU->fcw & SW_IE)) {
                     fpu_push(cpu, v);
                 }
                 break;
@@ -1436,6 +1630,7 @@ HANDLER(x86_h_fpu)
                 break;
             case 7: {
                 uint32_t ea = probe_store(cpu, i, 10);
+                fpu_align(cpu, i, ea, 8);
                 FPU->fsw &= ~SW_C1;
                 if (st_empty(cpu, 0)) {
                     if (stack_fault(cpu, false)) {
@@ -1459,9 +1654,12 @@ HANDLER(x86_h_fpu)
             switch (reg) {
             case 0:
                 v = load_m64(cpu, i, &flags);
+                if (push_overflows(cpu)) {
+                    flags &= ~SW_DE;    /* the stack fault comes first */
+                }
                 fpu_exc(cpu, flags);
-                if (!(flags & ~FPU->fcw & (SW_IE | SW_DE))) {
-                    FPU->fsw &= ~SW_C1;
+                FPU->fsw &= ~SW_C1;
+                if (!(flags & ~FPU->fcw & SW_IE)) {
                     fpu_push(cpu, v);
                 }
                 break;
@@ -1474,12 +1672,17 @@ HANDLER(x86_h_fpu)
             case 4: {       /* FRSTOR */
                 uint32_t ea = fpu_ea(cpu, i), n = env_size(i);
                 X86F80 regs[8];
+                /* The save area is aligned as its environment part; the
+                 * register images inside it are not checked. */
+                fpu_align(cpu, i, ea, env32(i) ? 4 : 2);
+                x86_align_suspend(cpu);
                 for (int k = 0; k < 8; k++) {
                     uint32_t a = (ea + n + 10 * k) & i->amask;
                     regs[k].mant = ld32(cpu, i->seg, a) |
                                    ((uint64_t)ld32(cpu, i->seg, (a + 4) & i->amask) << 32);
                     regs[k].se = ld16(cpu, i->seg, (a + 8) & i->amask);
                 }
+                x86_align_resume(cpu);
                 load_env(cpu, i, ea);
                 for (int k = 0; k < 8; k++) {
                     FPU->st[phys(cpu, k)] = regs[k];
@@ -1489,6 +1692,7 @@ HANDLER(x86_h_fpu)
             case 6: {       /* FNSAVE */
                 uint32_t n = env_size(i), ea = probe_store(cpu, i, n + 80);
                 store_env(cpu, i, ea);
+                x86_align_suspend(cpu);
                 for (int k = 0; k < 8; k++) {
                     uint32_t a = (ea + n + 10 * k) & i->amask;
                     X86F80 r = st_get(cpu, k);
@@ -1496,6 +1700,7 @@ HANDLER(x86_h_fpu)
                     st32(cpu, i->seg, (a + 4) & i->amask, (uint32_t)(r.mant >> 32));
                     st16(cpu, i->seg, (a + 8) & i->amask, r.se);
                 }
+                x86_align_resume(cpu);
                 x86_fpu_init(cpu);
                 break;
             }
@@ -1549,16 +1754,14 @@ HANDLER(x86_h_fpu)
     case 0xdc:
     case 0xde:
         if (st_empty(cpu, 0) || st_empty(cpu, rm)) {
+            if (reg == OP_COM || reg == OP_COMP || (op == 0xde && reg == 3)) {
+                compare_underflow(cpu, false, op == 0xde && reg == 3 ? 2 : reg == OP_COMP);
+                break;
+            }
             if (stack_fault(cpu, false)) {
                 break;
             }
-            if (reg == OP_COM || reg == OP_COMP || (op == 0xde && reg == 3)) {
-                FPU->fsw |= SW_C0 | SW_C2 | SW_C3;
-                int pops = op == 0xde && reg == 3 ? 2 : reg == OP_COMP ? 1 : 0;
-                while (pops--) {
-                    fpu_pop(cpu);
-                }
-            } else {
+            {
                 st_set(cpu, op == 0xd8 ? 0 : rm, F80_INDEFINITE);
                 if (op == 0xde) {
                     fpu_pop(cpu);
@@ -1660,11 +1863,7 @@ HANDLER(x86_h_fpu)
             }
         } else if (reg == 5 && rm == 1) {   /* FUCOMPP */
             if (st_empty(cpu, 0) || st_empty(cpu, 1)) {
-                if (!stack_fault(cpu, false)) {
-                    FPU->fsw |= SW_C0 | SW_C2 | SW_C3;
-                    fpu_pop(cpu);
-                    fpu_pop(cpu);
-                }
+                compare_underflow(cpu, false, 2);
                 break;
             }
             compare(cpu, st_get(cpu, 0), st_get(cpu, 1), true, false, 2);
@@ -1700,11 +1899,7 @@ HANDLER(x86_h_fpu)
             }
         } else if (reg == 5 || reg == 6) {  /* FUCOMI, FCOMI */
             if (st_empty(cpu, 0) || st_empty(cpu, rm)) {
-                if (!stack_fault(cpu, false)) {
-                    x86_flags_materialize(cpu);
-                    cpu->eflags &= ~(FL_OF | FL_SF | FL_AF);
-                    cpu->eflags |= FL_ZF | FL_PF | FL_CF;
-                }
+                compare_underflow(cpu, true, 0);
                 break;
             }
             compare(cpu, st_get(cpu, 0), st_get(cpu, rm), reg == 5, true, 0);
@@ -1748,12 +1943,7 @@ HANDLER(x86_h_fpu)
         case 4:             /* FUCOM */
         case 5:             /* FUCOMP */
             if (st_empty(cpu, 0) || st_empty(cpu, rm)) {
-                if (!stack_fault(cpu, false)) {
-                    FPU->fsw |= SW_C0 | SW_C2 | SW_C3;
-                    if (reg == 5) {
-                        fpu_pop(cpu);
-                    }
-                }
+                compare_underflow(cpu, false, reg == 5);
                 break;
             }
             compare(cpu, st_get(cpu, 0), st_get(cpu, rm), true, false, reg == 5);
@@ -1787,12 +1977,7 @@ HANDLER(x86_h_fpu)
         case 5:             /* FUCOMIP */
         case 6:             /* FCOMIP */
             if (st_empty(cpu, 0) || st_empty(cpu, rm)) {
-                if (!stack_fault(cpu, false)) {
-                    x86_flags_materialize(cpu);
-                    cpu->eflags &= ~(FL_OF | FL_SF | FL_AF);
-                    cpu->eflags |= FL_ZF | FL_PF | FL_CF;
-                    fpu_pop(cpu);
-                }
+                compare_underflow(cpu, true, 1);
                 break;
             }
             compare(cpu, st_get(cpu, 0), st_get(cpu, rm), reg == 5, true, 1);

@@ -1756,13 +1756,15 @@ static bool gen_group2(JitCtx *c, const X86Insn *i, JitDesc d)
 
 /* cpu->eip is set: continue with the block there if it has host code (the
  * checks of a chained entry, the lookup without decoding), else return to
- * the dispatcher.  Also patches the exit that asked for it. */
+ * the dispatcher -- also when the dispatcher has work before the next
+ * block (loop_slow: interrupt shadow, TF, RF, a pending #DB trap).  Also
+ * patches the exit that asked for it. */
 void *x86_jit_next(X86CPU *cpu)
 {
     if (cpu->jit_link_site) {
         x86_jit_link(cpu);
     }
-    if (cpu->exit_request || cpu->budget <= 0 || cpu->irq_shadow) {
+    if (cpu->exit_request || cpu->budget <= 0 || cpu->loop_slow) {
         return NULL;
     }
     X86Block *b = x86_block_find(cpu);

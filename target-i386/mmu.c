@@ -65,6 +65,46 @@ void x86_tlb_protect_phys(X86CPU *cpu, uint64_t ppage)
     }
 }
 
+/* --- slow-path checks: alignment (#AC) and data breakpoints ------------------ */
+
+/*
+ * Alignment checking (SDM vol. 3, 6.15 "Interrupt 17", table 6-7): with
+ * CR0.AM, EFLAGS.AC and CPL 3, a data or stack access at an address that is
+ * not a multiple of its size faults with #AC(0).  While that holds, tlb_cur
+ * points at tlb_none, so every access of the current privilege comes here
+ * through the slow paths (the fast paths cost nothing when it is off).
+ * Accesses checked are the pieces the instructions access memory in
+ * (words, dwords, with the stack); wider operands check their own
+ * alignment first (x86_align_check: x87 m64/m80 and save areas, MMX/SSE
+ * 64-bit operands, CMPXCHG8B).  Not checked: code fetches, supervisor
+ * (implicit) accesses such as descriptor-table, TSS and IDT reads and the
+ * stack of an event delivered to an inner ring, 16-byte SSE operands
+ * (#GP for the aligned forms, none for MOVUPS/MOVDQU), FXSAVE/FXRSTOR
+ * (#GP), packed BCD and byte accesses.
+ */
+void x86_update_mem_checks(X86CPU *cpu)
+{
+    bool ac = (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC) && cpu->cpl == 3;
+    cpu->mem_checks = (ac ? MEMCHK_ALIGN : 0) | (cpu->dbg_data ? MEMCHK_DATA_BP : 0);
+    cpu->ac_suspended = 0;
+    cpu->tlb_cur = ac ? cpu->tlb_none : cpu->tlb[cpu->mmu_idx];
+}
+
+void x86_align_fault(X86CPU *cpu)
+{
+    x86_raise(cpu, EXC_AC, 0);
+}
+
+void x86_mem_check(X86CPU *cpu, uint32_t lin, unsigned size, int idx, bool write)
+{
+    if ((cpu->mem_checks & MEMCHK_ALIGN) && idx == 1 && (lin & (size - 1))) {
+        x86_align_fault(cpu);
+    }
+    if (cpu->mem_checks & MEMCHK_DATA_BP) {
+        x86_dbg_data(cpu, lin, size, write);
+    }
+}
+
 /* --- physical memory ------------------------------------------------------ */
 
 static void *phys_ptr(X86CPU *cpu, uint64_t pa, unsigned len, bool write)
@@ -328,6 +368,16 @@ X86TLBEntry *x86_tlb_fill(X86CPU *cpu, uint32_t lin, int acc, int idx)
     } else {
         e->tag_w = TLB_INVALID;
     }
+    if (unlikely(cpu->dbg_data)) {
+        /* Pages holding a data breakpoint: accesses go through the slow
+         * paths, which check them. */
+        if (!(e->tag_r & TLB_INVALID) && x86_dbg_page_slow(cpu, page, false)) {
+            e->tag_r |= TLB_SLOW;
+        }
+        if (!(e->tag_w & TLB_INVALID) && x86_dbg_page_slow(cpu, page, true)) {
+            e->tag_w |= TLB_SLOW;
+        }
+    }
     return e;
 }
 
@@ -395,7 +445,8 @@ static void st_page(X86CPU *cpu, X86TLBEntry *e, uint32_t lin, uint32_t v,
     if (c->is_ram) {
         if (e->tag_w & TLB_SLOW) {
             x86_code_write(cpu, pa, size);
-            if (!x86_code_page_has_code(cpu, c->ppage)) {
+            if (!x86_code_page_has_code(cpu, c->ppage) &&
+                !(cpu->dbg_data && x86_dbg_page_slow(cpu, lin & ~0xfffu, true))) {
                 e->tag_w &= ~TLB_SLOW;
             }
         }
@@ -412,6 +463,9 @@ static void st_page(X86CPU *cpu, X86TLBEntry *e, uint32_t lin, uint32_t v,
 
 uint32_t x86_ld_slow(X86CPU *cpu, uint32_t lin, unsigned size, int idx)
 {
+    if (unlikely(cpu->mem_checks)) {
+        x86_mem_check(cpu, lin, size, idx, false);
+    }
     if (likely((lin & 0xfff) + size <= 0x1000)) {
         return ld_page(cpu, lin, size, idx);
     }
@@ -432,6 +486,9 @@ void x86_probe_write(X86CPU *cpu, uint32_t lin, unsigned size, int idx)
 
 void x86_st_slow(X86CPU *cpu, uint32_t lin, uint32_t v, unsigned size, int idx)
 {
+    if (unlikely(cpu->mem_checks)) {
+        x86_mem_check(cpu, lin, size, idx, true);
+    }
     if (likely((lin & 0xfff) + size <= 0x1000)) {
         st_page(cpu, translate_w(cpu, lin, idx), lin, v, size);
         return;

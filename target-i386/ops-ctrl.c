@@ -268,7 +268,9 @@ HANDLER(x86_h_into)
 
 HANDLER(x86_h_icebp)
 {
-    /* INT1 is delivered like a hardware #DB trap (no DPL check). */
+    /* INT1 is delivered like a hardware #DB trap (no DPL check, DR6 as it
+     * is); entering the #DB handler clears DR7.GD. */
+    cpu->dr[7] &= ~DR7_GD;
     x86_deliver(cpu, EXC_DB, -1, false, next_eip(i), false);
     return NULL;
 }

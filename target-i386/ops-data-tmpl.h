@@ -103,9 +103,10 @@ static HANDLER(HN(xchg, m))
 /* --- string instructions ----------------------------------------------------- */
 
 /* Iterations done per execution of a REP instruction before it yields
- * (it restarts itself, so interrupts and kicks are seen in between).  Each
- * iteration counts against the instruction budget. */
-#define REP_CHUNK 4096
+ * (it restarts itself, so interrupts and kicks are seen in between):
+ * cpu->rep_limit, X86_REP_CHUNK normally, 1 under TF (a single-step trap
+ * after each iteration), 0 after an iteration that hit a data breakpoint.
+ * Each iteration counts against the instruction budget. */
 
 static inline int32_t FN(str_step)(X86CPU *cpu)
 {
@@ -150,14 +151,14 @@ static HANDLER(FN(movs))
     }
     uint32_t cnt = cpu->r[R_ECX].d & am;
     for (int chunk = 0; cnt != 0; ) {
-        if (chunk >= REP_CHUNK) {
-            cpu->budget -= chunk;
-            return x86_goto(cpu, i->eip);
+        if (chunk >= cpu->rep_limit) {
+            return x86_rep_yield(cpu, i, chunk);
         }
         if (step > 0) {
             uint32_t si = cpu->r[R_ESI].d & am, di = cpu->r[R_EDI].d & am;
             uint32_t n = FN(str_run)(cpu, i->seg, si, am, cnt, false);
             n = MIN(n, FN(str_run)(cpu, R_ES, di, am, cnt, true));
+            n = MIN(n, (uint32_t)(cpu->rep_limit - chunk));
             if (n > 1) {
                 uint32_t sl = cpu->seg[i->seg].base + si, dl = cpu->seg[R_ES].base + di;
                 uint8_t *sp = tlb_ptr_r(cpu, sl, n * BYTES);
@@ -206,13 +207,13 @@ static HANDLER(FN(stos))
     }
     uint32_t cnt = cpu->r[R_ECX].d & am;
     for (int chunk = 0; cnt != 0; ) {
-        if (chunk >= REP_CHUNK) {
-            cpu->budget -= chunk;
-            return x86_goto(cpu, i->eip);
+        if (chunk >= cpu->rep_limit) {
+            return x86_rep_yield(cpu, i, chunk);
         }
         if (step > 0) {
             uint32_t di = cpu->r[R_EDI].d & am;
             uint32_t n = FN(str_run)(cpu, R_ES, di, am, cnt, true);
+            n = MIN(n, (uint32_t)(cpu->rep_limit - chunk));
             uint8_t *dp = n > 1 ? tlb_ptr_w(cpu, cpu->seg[R_ES].base + di, n * BYTES) : NULL;
             if (dp) {
 #if BITS == 8
@@ -245,9 +246,8 @@ static HANDLER(FN(lods))
     bool rep = i->flags & (IF_REP | IF_REPNE);
     uint32_t cnt = rep ? cpu->r[R_ECX].d & am : 1;
     for (int chunk = 0; cnt != 0; chunk++) {
-        if (chunk >= REP_CHUNK) {
-            cpu->budget -= chunk;
-            return x86_goto(cpu, i->eip);
+        if (chunk >= cpu->rep_limit) {
+            return x86_rep_yield(cpu, i, chunk);
         }
         uint32_t si = cpu->r[R_ESI].d & am;
         SETR(R_EAX, LDM(i->seg, si));
@@ -276,9 +276,8 @@ static HANDLER(FN(cmps))
     int rep = i->flags & (IF_REP | IF_REPNE);
     uint32_t cnt = rep ? cpu->r[R_ECX].d & am : 1;
     for (int chunk = 0; cnt != 0; chunk++) {
-        if (chunk >= REP_CHUNK) {
-            cpu->budget -= chunk;
-            return x86_goto(cpu, i->eip);
+        if (chunk >= cpu->rep_limit) {
+            return x86_rep_yield(cpu, i, chunk);
         }
         uint32_t si = cpu->r[R_ESI].d & am, di = cpu->r[R_EDI].d & am;
         uint32_t a = LDM(i->seg, si);
@@ -305,9 +304,8 @@ static HANDLER(FN(scas))
     uint32_t cnt = rep ? cpu->r[R_ECX].d & am : 1;
     uint32_t a = GETR(R_EAX);
     for (int chunk = 0; cnt != 0; chunk++) {
-        if (chunk >= REP_CHUNK) {
-            cpu->budget -= chunk;
-            return x86_goto(cpu, i->eip);
+        if (chunk >= cpu->rep_limit) {
+            return x86_rep_yield(cpu, i, chunk);
         }
         uint32_t di = cpu->r[R_EDI].d & am;
         uint32_t b = LDM(R_ES, di);
@@ -335,9 +333,8 @@ static HANDLER(FN(ins))
         x86_check_io(cpu, port, BYTES);
     }
     for (int chunk = 0; cnt != 0; chunk++) {
-        if (chunk >= REP_CHUNK) {
-            cpu->budget -= chunk;
-            return x86_goto(cpu, i->eip);
+        if (chunk >= cpu->rep_limit) {
+            return x86_rep_yield(cpu, i, chunk);
         }
         uint32_t di = cpu->r[R_EDI].d & am;
         uint32_t lin = seg_w(cpu, R_ES, di, BYTES);
@@ -364,9 +361,8 @@ static HANDLER(FN(outs))
         x86_check_io(cpu, port, BYTES);
     }
     for (int chunk = 0; cnt != 0; chunk++) {
-        if (chunk >= REP_CHUNK) {
-            cpu->budget -= chunk;
-            return x86_goto(cpu, i->eip);
+        if (chunk >= cpu->rep_limit) {
+            return x86_rep_yield(cpu, i, chunk);
         }
         uint32_t si = cpu->r[R_ESI].d & am;
         uint32_t v = LDM(i->seg, si);
@@ -380,7 +376,6 @@ static HANDLER(FN(outs))
     return x86_goto(cpu, next_eip(i));
 }
 
-#undef REP_CHUNK
 #undef SZ
 #undef BYTES
 #undef MASK

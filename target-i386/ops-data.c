@@ -221,11 +221,14 @@ static HANDLER(push_seg32)
     return i + 1;
 }
 
+/* MOV SS and POP SS hold interrupts and debug traps until the next
+ * instruction has run (SDM vol. 3, 6.8.3). */
 static void load_sreg(X86CPU *cpu, int s, uint16_t sel)
 {
     x86_seg_load(cpu, s, sel);
     if (s == R_SS) {
         cpu->irq_shadow = true;
+        cpu->movss_shadow = true;
     }
 }
 
@@ -278,7 +281,7 @@ static HANDLER(lxs16)
     uint32_t ea = x86_ea(cpu, i);
     uint16_t off = ld16(cpu, i->seg, ea);
     uint16_t sel = ld16(cpu, i->seg, (ea + 2) & i->amask);
-    load_sreg(cpu, i->imm2, sel);
+    x86_seg_load(cpu, i->imm2, sel);        /* LSS makes no shadow */
     cpu->r[i->reg].w = off;
     return i + 1;
 }
@@ -287,7 +290,7 @@ static HANDLER(lxs32)
     uint32_t ea = x86_ea(cpu, i);
     uint32_t off = ld32(cpu, i->seg, ea);
     uint16_t sel = ld16(cpu, i->seg, (ea + 4) & i->amask);
-    load_sreg(cpu, i->imm2, sel);
+    x86_seg_load(cpu, i->imm2, sel);
     cpu->r[i->reg].d = off;
     return i + 1;
 }
@@ -496,6 +499,7 @@ HANDLER(x86_h_bswap)
 HANDLER(x86_h_cmpxchg8b)
 {
     uint32_t lin = seg_w(cpu, i->seg, x86_ea(cpu, i), 8);
+    x86_align_check(cpu, lin, 8);
     x86_probe_write(cpu, lin, 8, cpu->mmu_idx);
     uint64_t m = x86_ld64_lin(cpu, lin, cpu->mmu_idx);
     uint64_t a = ((uint64_t)cpu->r[R_EDX].d << 32) | cpu->r[R_EAX].d;

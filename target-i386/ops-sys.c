@@ -4,7 +4,7 @@
  * port I/O with the IOPL and I/O permission bitmap checks, CPUID, RDTSC,
  * RDMSR/WRMSR, SYSENTER/SYSEXIT, and the x87 escape until the FPU lands.
  * Reference: Intel SDM vol. 2 (each instruction), vol. 3 chapter 2 (2.5
- * control registers), 16.5 (I/O permission bit map), 5.8.7 (SYSENTER and
+ * control registers), 17.2 (debug registers; their effects are debug.c's), 16.5 (I/O permission bit map), 5.8.7 (SYSENTER and
  * SYSEXIT), chapter 4 (4.10.4 TLB invalidation); CPUID leaf layout and the
  * architectural MSR numbers from vol. 2 CPUID and vol. 4.
  */
@@ -125,6 +125,9 @@ void x86_check_io(X86CPU *cpu, uint16_t port, unsigned size)
 uint32_t x86_port_in(X86CPU *cpu, uint16_t port, unsigned size)
 {
     uint32_t v;
+    if (unlikely(cpu->dbg_io)) {
+        x86_dbg_io(cpu, port, size);
+    }
     if (cpu->bus.port_read) {
         v = cpu->bus.port_read(cpu->bus.opaque, port, size);
     } else {
@@ -136,6 +139,9 @@ uint32_t x86_port_in(X86CPU *cpu, uint16_t port, unsigned size)
 
 void x86_port_out(X86CPU *cpu, uint16_t port, uint32_t v, unsigned size)
 {
+    if (unlikely(cpu->dbg_io)) {
+        x86_dbg_io(cpu, port, size);
+    }
     if (cpu->bus.port_write) {
         cpu->bus.port_write(cpu->bus.opaque, port, v, size);
     } else {
@@ -197,6 +203,7 @@ const X86Handler x86_h_out_dx[3] = { out_dx_0, out_dx_1, out_dx_2 };
 
 /* Leaf 1 EDX: only what is implemented (SDM vol. 2, CPUID, table 3-11). */
 #define CPUID_1_EDX ((1u << 0) |    /* FPU (with CMOV: FCMOV, FCOMI) */ \
+                     (1u << 2) |    /* DE: CR4.DE, I/O breakpoints */ \
                      (1u << 3) |    /* PSE */       \
                      (1u << 4) |    /* TSC */       \
                      (1u << 5) |    /* MSR */       \
@@ -427,6 +434,8 @@ void x86_set_cr0(X86CPU *cpu, uint32_t v)
     }
     if ((old ^ v) & CR0_PE) {
         x86_update_mode(cpu);
+    } else if ((old ^ v) & CR0_AM) {
+        x86_update_mem_checks(cpu);
     }
 }
 
@@ -439,7 +448,7 @@ void x86_set_cr3(X86CPU *cpu, uint32_t v)
     x86_tlb_flush(cpu, false);
 }
 
-#define CR4_VALID (CR4_TSD | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | \
+#define CR4_VALID (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | \
                    CR4_OSFXSR | CR4_OSXMMEXCPT)
 
 void x86_set_cr4(X86CPU *cpu, uint32_t v)
@@ -454,6 +463,9 @@ void x86_set_cr4(X86CPU *cpu, uint32_t v)
     cpu->cr4 = v;
     if ((old ^ v) & (CR4_PSE | CR4_PAE | CR4_PGE)) {
         x86_tlb_flush(cpu, true);
+    }
+    if ((old ^ v) & CR4_DE) {
+        x86_dbg_update(cpu);        /* R/W = 10 means I/O only with DE */
     }
 }
 
@@ -507,15 +519,23 @@ static int dr_index(X86CPU *cpu, int n)
     return n;
 }
 
+/* DR6: B0-B3, BD, BS, BT writable, bits 4-11 and 16-31 read as 1; DR7:
+ * bit 10 reads as 1, bits 11, 12, 14 and 15 as 0 (SDM 17.2.3, 17.2.4). */
+#define DR6_FIXED1      0xffff0ff0u
+#define DR6_WRITABLE    0x0000e00fu
+#define DR7_FIXED1      0x00000400u
+#define DR7_WRITABLE    0xffff23ffu
+
 HANDLER(x86_h_mov_r_dr)
 {
     check_sys_access(cpu);
     int n = dr_index(cpu, i->reg);
+    x86_dbg_general_detect(cpu);
     uint32_t v = cpu->dr[n];
     if (n == 6) {
-        v |= 0xffff0ff0u;
+        v = (v & DR6_WRITABLE) | DR6_FIXED1;
     } else if (n == 7) {
-        v |= 0x400;
+        v = (v & DR7_WRITABLE) | DR7_FIXED1;
     }
     cpu->r[i->rm].d = v;
     return i + 1;
@@ -525,7 +545,15 @@ HANDLER(x86_h_mov_dr_r)
 {
     check_sys_access(cpu);
     int n = dr_index(cpu, i->reg);
-    cpu->dr[n] = cpu->r[i->rm].d;
+    x86_dbg_general_detect(cpu);
+    uint32_t v = cpu->r[i->rm].d;
+    if (n == 6) {
+        v = (v & DR6_WRITABLE) | DR6_FIXED1;
+    } else if (n == 7) {
+        v = (v & DR7_WRITABLE) | DR7_FIXED1;
+    }
+    cpu->dr[n] = v;
+    x86_dbg_update(cpu);
     return x86_goto(cpu, next_eip(i));
 }
 

@@ -142,8 +142,10 @@ void x86_update_mode(X86CPU *cpu)
         m |= BM_SINGLE;
     }
     cpu->mode = m;
+    cpu->tf_step = (cpu->eflags & FL_TF) != 0;
+    cpu->rep_limit = x86_rep_limit(cpu);
     cpu->mmu_idx = cpu->cpl == 3;
-    cpu->tlb_cur = cpu->tlb[cpu->mmu_idx];
+    x86_update_mem_checks(cpu);
     for (int s = 0; s < R_LDTR; s++) {
         seg_ranges(cpu, s);
     }
@@ -153,7 +155,7 @@ void x86_set_cpl(X86CPU *cpu, int cpl)
 {
     cpu->cpl = cpl;
     cpu->mmu_idx = cpl == 3;
-    cpu->tlb_cur = cpu->tlb[cpu->mmu_idx];
+    x86_update_mem_checks(cpu);
 }
 
 void x86_seg_load_cache(X86CPU *cpu, int s, uint16_t sel, uint32_t base,
@@ -740,13 +742,14 @@ void x86_iret(X86CPU *cpu, bool op32)
 
     if (!(cpu->cr0 & CR0_PE) || (cpu->eflags & FL_VM)) {
         uint32_t mask;
+        /* IRETD loads RF here too (SDM vol. 2, IRET: the 257FD5H mask). */
         if (cpu->eflags & FL_VM) {
             if (((cpu->eflags & FL_IOPL) >> 12) < 3) {
                 gp(cpu, 0);
             }
-            mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_NT | FL_AC | FL_ID;
+            mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_NT | FL_RF | FL_AC | FL_ID;
         } else {
-            mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_NT | FL_IOPL | FL_AC | FL_ID;
+            mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_NT | FL_IOPL | FL_RF | FL_AC | FL_ID;
         }
         uint32_t off = xs_pop(cpu, &xs, op32);
         uint16_t sel = xs_pop(cpu, &xs, op32);

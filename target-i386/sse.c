@@ -142,6 +142,20 @@ static uint32_t vaddr(X86CPU *cpu, X86Insn *i, unsigned size, bool write, bool a
     return lin;
 }
 
+/* Alignment checking (its fast-path switch sends all accesses here):
+ * 64-bit operands must be 8-aligned (#AC); 16-byte ones are not checked
+ * (the aligned forms #GP in vaddr), so their dword pieces are not either. */
+static inline void valign_begin(X86CPU *cpu, uint32_t lin, unsigned size)
+{
+    if (unlikely(cpu->mem_checks & MEMCHK_ALIGN)) {
+        if (size == 16) {
+            x86_align_suspend(cpu);
+        } else if (size == 8) {
+            x86_align_check(cpu, lin, 8);
+        }
+    }
+}
+
 static void vload_lin(X86CPU *cpu, uint32_t lin, X86Vec *v, unsigned size)
 {
     void *p = tlb_ptr_r(cpu, lin, size);
@@ -153,8 +167,12 @@ static void vload_lin(X86CPU *cpu, uint32_t lin, X86Vec *v, unsigned size)
         v->w[0] = x86_ld_slow(cpu, lin, 2, cpu->mmu_idx);
         return;
     }
+    valign_begin(cpu, lin, size);
     for (unsigned k = 0; k < size / 4; k++) {
         v->d[k] = x86_ld_slow(cpu, lin + 4 * k, 4, cpu->mmu_idx);
+    }
+    if (cpu->ac_suspended) {
+        x86_align_resume(cpu);
     }
 }
 
@@ -165,9 +183,13 @@ static void vstore_lin(X86CPU *cpu, uint32_t lin, const X86Vec *v, unsigned size
         memcpy(p, v, size);
         return;
     }
+    valign_begin(cpu, lin, size);
     x86_probe_write(cpu, lin, size, cpu->mmu_idx);
     for (unsigned k = 0; k < size / 4; k++) {
         x86_st_slow(cpu, lin + 4 * k, v->d[k], 4, cpu->mmu_idx);
+    }
+    if (cpu->ac_suspended) {
+        x86_align_resume(cpu);
     }
 }
 

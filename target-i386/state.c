@@ -141,7 +141,13 @@ static int x86_cpu_post_load(void *opaque, uint32_t version, GError **errp)
     cpu->a20_cached = cpu->bus.a20 ? *cpu->bus.a20 : true;
     cpu->a20_mask = cpu->a20_cached ? 0xffffffffu : ~(1u << 20);
     cpu->as_gen = as_generation(cpu->bus.as);
+    /* Debug traps pending at the save are not in the stream: none. */
+    cpu->dbg_trap = false;
+    cpu->dbg_dr6 = 0;
+    cpu->movss_shadow = false;
+    cpu->rf_clear = (cpu->eflags & FL_RF) != 0;
     x86_update_mode(cpu);
+    x86_dbg_update(cpu);
     x86_tlb_flush(cpu, true);
     x86_code_flush(cpu);
     x86_code_reap(cpu);

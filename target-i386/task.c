@@ -9,13 +9,15 @@
  * All checks and the reads of the new TSS happen before anything changes;
  * the old task's state is then saved and the switch committed; faults
  * while loading the new segments (#TS/#NP/#SS with the selector) are raised
- * in the context of the new task, as the SDM's step 13 says.
+ * in the context of the new task, as the SDM's step 13 says.  The T bit of
+ * a 32-bit TSS makes a #DB trap after the switch into it (debug.c).
  */
 #include "x86-internal.h"
 
 typedef struct TaskState {
     uint32_t cr3, eip, eflags, gpr[8];
     uint16_t seg[6], ldt;
+    bool trap;                  /* T: debug trap on switching to the task */
 } TaskState;
 
 static void NORETURN ts_fault(X86CPU *cpu, int vec, uint16_t sel)
@@ -36,6 +38,7 @@ static void read_tss(X86CPU *cpu, uint32_t base, bool is32, TaskState *t)
             t->seg[s] = x86_sys_ld16(cpu, base + 0x48 + 4 * s);
         }
         t->ldt = x86_sys_ld16(cpu, base + 0x60);
+        t->trap = x86_sys_ld16(cpu, base + 0x64) & 1;
     } else {
         t->cr3 = 0;
         t->eip = x86_sys_ld16(cpu, base + 0x0e);
@@ -48,6 +51,7 @@ static void read_tss(X86CPU *cpu, uint32_t base, bool is32, TaskState *t)
         }
         t->seg[R_FS] = t->seg[R_GS] = 0;
         t->ldt = x86_sys_ld16(cpu, base + 0x2a);
+        t->trap = false;
     }
 }
 
@@ -191,6 +195,7 @@ void x86_task_switch(X86CPU *cpu, uint16_t sel, int source, uint32_t next_eip, i
     }
     cpu->eflags = ((new32 ? t.eflags : ((eflags & 0xffff0000u) | (t.eflags & 0xffff))) & FL_ALL) | 2;
     cpu->cc_op = CC_EFLAGS;
+    cpu->rf_clear = (cpu->eflags & FL_RF) != 0;
     cpu->eip = t.eip;
     /* The new selectors are in place before any descriptor is checked, so
      * that a fault below shows the new task's selectors to its handler. */
@@ -240,5 +245,10 @@ void x86_task_switch(X86CPU *cpu, uint16_t sel, int source, uint32_t next_eip, i
         } else {
             x86_push16(cpu, error);
         }
+    }
+    if (t.trap) {
+        /* #DB with BT once the switch is complete, before the new task's
+         * first instruction (SDM 17.3.1.5). */
+        x86_dbg_task_trap(cpu);
     }
 }

@@ -451,6 +451,9 @@ X86Block *x86_block_lookup(X86CPU *cpu)
         }
     }
 
+    if (unlikely(cpu->dbg_exec)) {
+        n = x86_dbg_mark_block(cpu, cc->tmp, n, &bytes);     /* instruction breakpoints */
+    }
     b = block_new(cc, n);
     b->phys = pa;
     b->eip = eip;

@@ -262,8 +262,10 @@ struct X86CPU {
     /* INC/DEC keep CF: the operation before them stays in cc_a/cc_b with
      * its kind and result saved here. */
     uint32_t cc_prev_op, cc_prev_res;
-    X86TLBEntry *tlb_cur;       /* tlb[mmu_idx] (before seg[]: jit.c reaches
-                                   both with 8-bit displacements) */
+    /* tlb[mmu_idx]; tlb_none (every access takes the slow path) while
+     * alignment checking is on (CR0.AM, EFLAGS.AC, CPL 3).  Before seg[]:
+     * jit.c reaches both with 8-bit displacements. */
+    X86TLBEntry *tlb_cur;
     X86Seg seg[8];
     uint8_t cpl;
     uint8_t mmu_idx;            /* TLB set: 1 when CPL == 3 */
@@ -285,6 +287,11 @@ struct X86CPU {
     X86TLBEntry tlb[2][X86_TLB_SIZE];
     X86TLBCold tlbc[2][X86_TLB_SIZE];
     uint64_t tlb_large_lo, tlb_large_hi;    /* linear range of large pages */
+    /* Checks the memory slow paths make (MEMCHK_*, x86_mem_check). */
+    uint8_t mem_checks;
+    /* REP string iterations before the instruction yields: X86_REP_CHUNK,
+     * 1 under EFLAGS.TF, 0 once a debug trap is pending (debug.c). */
+    int rep_limit;
 
     /* System state. */
     uint32_t gdt_base, idt_base;
@@ -292,6 +299,16 @@ struct X86CPU {
     uint32_t cr0, cr2, cr3, cr4;
     uint64_t efer;
     uint32_t dr[8];
+    /* Debug registers decoded (debug.c): enabled breakpoints by kind
+     * (bit n: DRn), and the DR values the caches were last set up for. */
+    uint8_t dbg_exec, dbg_data, dbg_io;
+    uint32_t dbg_seen[6];       /* DR0-DR3, DR7, CR4.DE */
+    uint32_t dbg_dr6;           /* DR6 bits of the pending #DB trap */
+    bool dbg_deferred;          /* that trap waits out a MOV SS shadow */
+    bool dbg_ibp_fault;         /* the #DB being raised is an instruction breakpoint */
+    bool movss_shadow;          /* the shadow is MOV/POP SS (holds debug traps too) */
+    uint8_t ac_suspended;       /* MEMCHK_ALIGN held off by a wide access */
+    X86Insn *ibp_skip;          /* instruction breakpoint check RF suppresses */
     uint64_t apic_base;
     uint64_t tsc_offset;
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
@@ -305,7 +322,17 @@ struct X86CPU {
 
     /* Execution control. */
     bool halted;
-    bool irq_shadow;            /* STI / MOV SS: no interrupt before the next insn */
+    /* Conditions that send the execution loop through x86_dbg_enter before
+     * a block and x86_dbg_leave after it, tested as one word. */
+    union {
+        struct {
+            bool irq_shadow;    /* STI / MOV SS, or a #DB trap pending: no interrupt first */
+            bool tf_step;       /* EFLAGS.TF (kept by x86_update_mode): single-step trap */
+            bool rf_clear;      /* EFLAGS.RF was set: clear it as the next insn starts */
+            bool dbg_trap;      /* a #DB trap is pending (dbg_dr6) */
+        };
+        uint32_t loop_slow;
+    };
     bool single_step;
     bool exception_exit;
     bool trace;                 /* VMKEMU_X86_TRACE: log block entries */
@@ -325,6 +352,8 @@ struct X86CPU {
     X86CPUStats stats;
 
     X86SSEState sse;            /* XMM registers, MXCSR (sse.c) */
+
+    X86TLBEntry tlb_none[X86_TLB_SIZE];     /* all invalid (tlb_cur above) */
 };
 
 /* ------------------------------------------------------------------------
@@ -472,11 +501,76 @@ void x86_deliver(X86CPU *cpu, int vector, int error, bool soft, uint32_t ret_eip
 void x86_exit_to_loop(X86CPU *cpu) NORETURN;
 
 /* ------------------------------------------------------------------------
+ * Debug registers and the debug exception (debug.c).
+ */
+#define DR6_BD      0x2000u
+#define DR6_BS      0x4000u
+#define DR6_BT      0x8000u
+#define DR7_GD      0x2000u
+#define X86_REP_CHUNK 4096
+
+/* Recompute the decoded DR7 state; flush what depends on it. */
+void x86_dbg_update(X86CPU *cpu);
+/* The execution loop's slow entry and exit (cpu->loop_slow != 0): NULL
+ * from x86_dbg_enter means an event was delivered instead of a block. */
+X86Block *x86_dbg_enter(X86CPU *cpu);
+void x86_dbg_leave(X86CPU *cpu, uint32_t slow);
+/* A fault is being delivered: traps of the faulting instruction go. */
+void x86_dbg_fault(X86CPU *cpu);
+/* Data and I/O accesses against DR0-DR3 (trap after the instruction). */
+void x86_dbg_data(X86CPU *cpu, uint32_t lin, unsigned size, bool write);
+void x86_dbg_io(X86CPU *cpu, uint16_t port, unsigned size);
+/* A hardware task switch into a TSS with T = 1. */
+void x86_dbg_task_trap(X86CPU *cpu);
+/* MOV to or from a debug register with DR7.GD set: #DB (fault). */
+void x86_dbg_general_detect(X86CPU *cpu);
+/* Insert instruction-breakpoint checks into a freshly decoded block. */
+int x86_dbg_mark_block(X86CPU *cpu, X86Insn *insns, int n, uint32_t *bytes);
+/* Does the TLB entry for linear page `page` need the slow path for reads
+ * (write = false) or writes because of a data breakpoint? */
+bool x86_dbg_page_slow(X86CPU *cpu, uint32_t page, bool write);
+/* A REP string instruction stops after `chunk` iterations and restarts. */
+X86Insn *x86_rep_yield(X86CPU *cpu, X86Insn *i, int chunk);
+/* The REP iteration limit for the current state. */
+static inline int x86_rep_limit(X86CPU *cpu)
+{
+    return cpu->dbg_trap ? 0 : (cpu->eflags & FL_TF) ? 1 : X86_REP_CHUNK;
+}
+
+/* ------------------------------------------------------------------------
  * Memory (mmu.c).
  */
 #define ACC_R 0
 #define ACC_W 1
 #define ACC_X 2
+
+/* Slow-path checks (cpu->mem_checks): data breakpoints, alignment. */
+#define MEMCHK_DATA_BP  0x01u
+#define MEMCHK_ALIGN    0x02u
+void x86_mem_check(X86CPU *cpu, uint32_t lin, unsigned size, int mmu_idx, bool write);
+/* Recompute mem_checks and tlb_cur after CR0.AM, EFLAGS.AC, CPL or DR7 change. */
+void x86_update_mem_checks(X86CPU *cpu);
+void x86_align_fault(X86CPU *cpu) NORETURN;
+/* #AC for an operand of `align` bytes at `lin` (an FPU/SSE/CMPXCHG8B
+ * operand wider than the pieces it is accessed in). */
+static inline void x86_align_check(X86CPU *cpu, uint32_t lin, unsigned align)
+{
+    if (unlikely(cpu->mem_checks & MEMCHK_ALIGN) && (lin & (align - 1))) {
+        x86_align_fault(cpu);
+    }
+}
+/* Hold off, and restore, the per-piece alignment checks of an operand
+ * that was checked as a whole (FSAVE images, unaligned 16-byte moves). */
+static inline void x86_align_suspend(X86CPU *cpu)
+{
+    cpu->ac_suspended = cpu->mem_checks & MEMCHK_ALIGN;
+    cpu->mem_checks &= ~MEMCHK_ALIGN;
+}
+static inline void x86_align_resume(X86CPU *cpu)
+{
+    cpu->mem_checks |= cpu->ac_suspended;
+    cpu->ac_suspended = 0;
+}
 
 void x86_tlb_flush(X86CPU *cpu, bool global_too);
 void x86_tlb_flush_page(X86CPU *cpu, uint32_t lin);

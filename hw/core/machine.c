@@ -46,6 +46,15 @@ void machine_config_clear(MachineConfig *cfg)
     }
     g_free(cfg->logfile);
     g_free(cfg->boot_order);
+    for (int i = 0; i < cfg->nnetdev; i++) {
+        net_netdev_config_clear(&cfg->netdev[i]);
+    }
+    for (int i = 0; i < cfg->nnic; i++) {
+        net_nic_config_clear(&cfg->nic[i]);
+    }
+    for (int i = 0; i < cfg->ndrives; i++) {
+        machine_drive_clear(&cfg->drives[i]);
+    }
     *cfg = (MachineConfig){0};
 }
 

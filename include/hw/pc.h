@@ -26,6 +26,8 @@ typedef struct PCFirmware PCFirmware;   /* hw/pc-firmware.c */
 typedef struct PciBus PciBus;           /* hw/core/pci.c */
 typedef struct I440fx I440fx;           /* hw/i440fx.c */
 typedef struct Piix3 Piix3;             /* hw/piix3.c */
+typedef struct PCNet PCNet;             /* hw/pc-net.c */
+typedef struct PiixIde PiixIde;         /* hw/ide-piix.c */
 
 struct PCDevices {
     DebugPorts *debug_ports;    /* 0x80, 0xe9, 0xf4 */
@@ -49,6 +51,9 @@ struct PCDevices {
     Piix3 *piix3;               /* ISA bridge, PIRQ router, 0xcf9; 00:01.0 */
     struct Hpet *hpet;          /* 0xfed00000, with the userspace irqchip only */
     IrqLine **hpet_out;         /* its outputs (HPET_NUM_OUTPUTS lines) */
+    PCNet *net;                 /* network adapters and backends (hw/pc-net.c) */
+    PiixIde *ide;               /* IDE, 00:01.1: 0x1f0, 0x170, IRQ 14/15 (hw/ide-pc.c) */
+    struct BusLogic *scsi[4];   /* SCSI adapters scsi0-3 at 00:10.0-00:13.0 */
     /* Devices add their state pointers here. */
 };
 
@@ -98,6 +103,17 @@ bool pc_hpet_owns_irq(Machine *m, int n);
 /* hw/pc-kernel.c: -kernel (Multiboot or Linux bzImage) with -initrd and
  * -append; fills m->boot_regs. */
 int pc_kernel_load(Machine *m, GError **errp);
+
+/* hw/pc-net.c: the backends and network adapters of cfg->netdev/nic
+ * (after the PCI bus); NULL-safe free, before the bus goes. */
+int pc_net_init(Machine *m, GError **errp);
+void pc_net_free(Machine *m);
+/* hw/pc-pci-irq.c: PIRQ routing, ELCR and Interrupt Line registers as a
+ * BIOS sets them, now and after every reset (after the devices' hooks). */
+void pc_pci_irq_init(Machine *m);
+/* hw/pc-scsi.c: the BusLogic SCSI adapters and their drives; NULL-safe free. */
+int pc_scsi_init(Machine *m, GError **errp);
+void pc_scsi_free(Machine *m);
 
 /* hw/debug-ports.c */
 DebugPorts *debug_ports_new(Machine *m);

@@ -26,7 +26,7 @@ for f; do
     want=$(sed -n 's/^; expect-status: //p' "$f")
     want=${want:-67}
     args=$(sed -n 's/^; args: //p' "$f")
-    if ! nasm -f bin -o "$tmp/$name.bin" "$f" 2>"$tmp/$name.nasm"; then
+    if ! nasm -f bin -I"$src/" -o "$tmp/$name.bin" "$f" 2>"$tmp/$name.nasm"; then
         echo "not ok $n - $name: nasm failed: $(head -1 "$tmp/$name.nasm")"
         continue
     fi

@@ -2,9 +2,11 @@
 ; Bus Specification 3.0, 3.2.2.3.2) and prints every function it finds on
 ; the debug console:  "pci 00:SS.F VVVV:DDDD class CCCCCC hdr HH".
 ; Checks that CONFIG_ADDRESS reads back, that a byte write to 0xcf8 leaves
-; it alone, that the i440FX host bridge (8086:1237) is at 00:00.0 and the
-; PIIX3 (8086:7000) at 00:01.0, that PIRQRCA resets to 0x80 and takes a
-; byte write, and that the functions found are exactly those two.
+; it alone, that the i440FX host bridge (8086:1237) is at 00:00.0, the
+; PIIX3 (8086:7000) at 00:01.0 and its IDE function (8086:7010) at 00:01.1,
+; that PIRQRC[A:D] hold what the firmware routes (10, 11, 10, 11:
+; hw/pc-pci-irq.c) and take a byte write, and that the functions found are
+; exactly those three.
 ; Passes with GUEST_PASS.
 %include "common.inc"
 
@@ -83,15 +85,20 @@ main:
         jne     fail_ids
 .not_host:
         cmp     ebx, 0x08
-        jne     .skip
+        jne     .not_isa
         cmp     esi, 0x70008086
+        jne     fail_ids
+.not_isa:
+        cmp     ebx, 0x09
+        jne     .skip
+        cmp     esi, 0x70108086
         jne     fail_ids
 .skip:
         inc     ebx
         cmp     ebx, 256
         jb      .next
 
-        cmp     dword [found], 2
+        cmp     dword [found], 3
         jne     fail_count
         ; Both bridges present (the loop checked their IDs if there).
         mov     ecx, 0x0000
@@ -103,17 +110,18 @@ main:
         cmp     eax, 0x70008086
         jne     fail_ids
 
-        ; PIIX3 PIRQRCA (00:01.0 register 0x60): 0x80, then a byte write.
+        ; PIIX3 PIRQRC[A:D] (00:01.0 registers 0x60-0x63): IRQ 10, 11, 10,
+        ; 11 as the firmware routed them, then a byte write.
         mov     ecx, 0x0860
         call    cfg_read32
-        cmp     eax, 0x80808080
+        cmp     eax, 0x0b0a0b0a
         jne     fail_pirq
         mov     dx, CONFIG_DATA
-        mov     al, 0x0b
+        mov     al, 0x05
         out     dx, al
         mov     ecx, 0x0860
         call    cfg_read32
-        cmp     eax, 0x8080800b
+        cmp     eax, 0x0b0a0b05
         jne     fail_pirq
 
         ; Enable bit clear: reads all ones.
@@ -125,14 +133,14 @@ main:
         cmp     eax, 0xffffffff
         jne     fail_addr
 
-        PRINT   "pci-enum: 2 functions, host bridge and PIIX3 as expected", 10
+        PRINT   "pci-enum: 3 functions, host bridge, PIIX3 and its IDE as expected", 10
         EXIT    GUEST_PASS
 
 fail_addr:
         PRINT   "pci-enum: CONFIG_ADDRESS misbehaves", 10
         EXIT    GUEST_FAIL
 fail_ids:
-        PRINT   "pci-enum: wrong IDs at 00:00.0 or 00:01.0", 10
+        PRINT   "pci-enum: wrong IDs at 00:00.0, 00:01.0 or 00:01.1", 10
         EXIT    GUEST_FAIL
 fail_count:
         PRINT   "pci-enum: unexpected number of functions", 10

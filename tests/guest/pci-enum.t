@@ -1,7 +1,8 @@
 #!/bin/sh
 # PCI bus 0 enumerated by a guest with configuration mechanism #1
-# (tests/guest/pci-enum.asm): the host bridge at 00:00.0 and the PIIX3 at
-# 00:01.0, and nothing else.
+# (tests/guest/pci-enum.asm): the host bridge at 00:00.0, the PIIX3 at
+# 00:01.0 (multi-function) with its IDE function at 00:01.1, and nothing
+# else.
 . "$(dirname "$0")/guest-lib.sh"
 
 pci_enum() {
@@ -10,7 +11,8 @@ pci_enum() {
     run_guest pci-enum -accel "$accel" -serial null "$@"
     expect_status "$label: the guest enumerates bus 0 and passes" "$ST_PASS" || return
     expect_out "^pci 00:00.0 8086:1237 class 060000 hdr 00$" "$label: host bridge listed"
-    expect_out "^pci 00:01.0 8086:7000 class 060100 hdr 00$" "$label: PIIX3 listed"
+    expect_out "^pci 00:01.0 8086:7000 class 060100 hdr 80$" "$label: PIIX3 listed, multi-function"
+    expect_out "^pci 00:01.1 8086:7010 class 010180 hdr 00$" "$label: PIIX3 IDE listed"
 }
 
 for_each_variant pci_enum

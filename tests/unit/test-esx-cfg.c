@@ -168,13 +168,67 @@ static void test_mapping_errors(void)
 
 static void test_unmodelled_devices_refused(void)
 {
-    expect_map_error("scsi0.present = TRUE\nscsi0.virtualDev = vmxbuslogic\n"
+    expect_map_error("scsi0.present = TRUE\nscsi0.virtualDev = lsilogic\n"
                      "scsi0:2.present = TRUE\nscsi0:2.name = vmhba1:3:0:2:data.dsk\n",
-                     "/vms/a/vm.cfg:2: scsi0.virtualDev = vmxbuslogic: not available yet");
+                     "/vms/a/vm.cfg:2: scsi0.virtualDev = lsilogic: not available yet");
+    expect_map_error("scsi1.virtualDev = lsilogic\nscsi1:0.present = TRUE\n"
+                     "scsi1:0.fileName = a.dsk\n",
+                     "/vms/a/vm.cfg:1: scsi1.virtualDev = lsilogic: not available yet");
     expect_map_error("ethernet0.present = TRUE\nethernet0.virtualDev = vmxnet\n",
                      "/vms/a/vm.cfg:2: ethernet0.virtualDev = vmxnet: not available yet");
     expect_map_error("floppy0.present = TRUE\n",
                      "/vms/a/vm.cfg:1: floppy0.present: not available yet");
+}
+
+/* SCSI adapters and disks onto MachineConfig (the manual's examples). */
+static void test_scsi_mapping(void)
+{
+    MachineConfig mc;
+    EsxVmSettings vm = {0};
+    GError *err = NULL;
+    g_assert_cmpint(map("scsi0.present = TRUE\nscsi0.virtualDev = vmxbuslogic\n"
+                        "scsi0:2.present = TRUE\nscsi0:2.name = vmhba1:3:0:2:data.dsk\n"
+                        "scsi0:2.mode = undoable\n"
+                        "scsi1.present = TRUE\nscsi1.virtualDev = buslogic\n"
+                        "scsi1:1.present = TRUE\nscsi1:1.fileName = virt-scsi.dsk\n"
+                        "scsi1:1.mode = nonpersistent\n"
+                        "scsi1:3.present = TRUE\nscsi1:3.deviceType = cdrom-image\n"
+                        "scsi1:3.fileName = /isos/x.iso\n"
+                        "scsi2.present = TRUE\n",
+                        &mc, &vm, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmphex(mc.scsi_present, ==, 0x07);
+    g_assert_cmpint(mc.ndrives, ==, 3);
+    g_assert_cmpint(mc.drives[0].iface, ==, DRIVE_IF_SCSI);
+    g_assert_cmpint(mc.drives[0].bus, ==, 0);
+    g_assert_cmpint(mc.drives[0].unit, ==, 2);
+    g_assert_cmpstr(mc.drives[0].file, ==, "vmhba1:3:0:2:data.dsk");
+    g_assert_cmpint(mc.drives[0].mode, ==, BLK_MODE_UNDOABLE);
+    g_assert_cmpint(mc.drives[1].bus, ==, 1);
+    g_assert_cmpint(mc.drives[1].unit, ==, 1);
+    g_assert_cmpstr(mc.drives[1].file, ==, "/vms/a/virt-scsi.dsk");
+    g_assert_cmpint(mc.drives[1].mode, ==, BLK_MODE_NONPERSISTENT);
+    g_assert_cmpint(mc.drives[2].media, ==, DRIVE_MEDIA_CDROM);
+    g_assert_cmpint(mc.drives[2].unit, ==, 3);
+    machine_config_clear(&mc);
+    esx_vm_settings_clear(&vm);
+
+    /* Disks without scsiN.present (as in the manual's vmkfstools example). */
+    g_assert_cmpint(map("scsi0.virtualDev = vmxbuslogic\nscsi0:0.present = TRUE\n"
+                        "scsi0:0.name = scsi0:2:0:0:nt4.dsk\n", &mc, &vm, &err), ==, 0);
+    g_assert_cmpint(mc.ndrives, ==, 1);
+    g_assert_cmpstr(mc.drives[0].file, ==, "scsi0:2:0:0:nt4.dsk");
+    g_assert_cmphex(mc.scsi_present, ==, 0);
+    machine_config_clear(&mc);
+    esx_vm_settings_clear(&vm);
+
+    expect_map_error("scsi0.present = FALSE\nscsi0:1.present = TRUE\nscsi0:1.fileName = a.dsk\n",
+                     "/vms/a/vm.cfg:1: scsi0.present = FALSE: the adapter of present scsi0:N disks");
+    expect_map_error("scsi0:1.present = TRUE\n",
+                     "/vms/a/vm.cfg: scsi0:1 is a present disk without scsi0:1.fileName");
+    expect_map_error("scsi0:1.present = TRUE\nscsi0:1.fileName = a.dsk\nscsi0:1.deviceType = tape\n",
+                     "/vms/a/vm.cfg:3: scsi0:1.deviceType = tape: not a device type "
+                     "(scsi-hardDisk, disk, cdrom-image or cdrom-raw)");
 }
 
 static void test_unknown_keys_kept(void)
@@ -230,6 +284,7 @@ static void test_fuzz(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/esx-cfg/scsi-mapping", test_scsi_mapping);
     g_test_add_func("/esx-cfg/syntax", test_syntax);
     g_test_add_func("/esx-cfg/syntax-errors", test_syntax_errors);
     g_test_add_func("/esx-cfg/booleans", test_booleans);

@@ -640,11 +640,18 @@ static void test_pc_wiring(void)
     g_assert_false((pic->chip[1].lines >> 1) & 1);
     g_assert_false((pic->chip[1].irr >> 1) & 1);    /* level: the request goes */
 
-    /* Machine reset hooks: the bridges come back to their defaults. */
+    /* Machine reset hooks: the bridges come back to their defaults, then
+     * the PCI interrupts are routed as a BIOS leaves them (hw/pc-pci-irq.c):
+     * PIRQA, C -> IRQ 10, PIRQB, D -> IRQ 11, both level in the ELCR, and
+     * slot 2 INTA (PIRQB) gets Interrupt Line 11. */
     cfg_write(as, 2, 0, PCI_COMMAND, PCI_COMMAND_IO, 2);
+    cfg_write(as, 2, 0, PCI_INTERRUPT_LINE, 0, 1);
     machine_run_reset_hooks(m);
     g_assert_cmpuint(as_port_read(as, 0xcf8, 4), ==, 0);
-    g_assert_cmpuint(cfg_read(as, 1, 0, PIIX3_PIRQRC, 4), ==, 0x80808080u);
+    g_assert_cmpuint(cfg_read(as, 1, 0, PIIX3_PIRQRC, 4), ==, 0x0b0a0b0au);
+    g_assert_cmphex(as_port_read(as, 0x4d1, 1) & 0x0c, ==, 0x0c);
+    g_assert_cmpuint(cfg_read(as, 2, 0, PCI_INTERRUPT_LINE, 1), ==, 11);
+    g_assert_cmpuint(cfg_read(as, 1, 0, PCI_INTERRUPT_LINE, 1), ==, 0);    /* no pin */
     g_assert_cmpuint(cfg_read(as, 0, 0, PCI_COMMAND, 2), ==, 0x0006);
     g_assert_cmpuint(cfg_read(as, 1, 0, PCI_COMMAND, 2), ==, 0x0007);
     g_assert_cmpuint(cfg_read(as, 2, 0, PCI_COMMAND, 2), ==, 0);
