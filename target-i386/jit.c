@@ -4,12 +4,13 @@
  * target-i386/README.md ("JIT"); instruction encodings in
  * jit-emit-x86_64.h (Intel SDM vol. 2).
  *
- * Generated code keeps `cpu` in RBX and the running block in R12 (both
- * callee-saved, set by the entry trampoline); guest registers and the lazy
- * flag state stay in `cpu`.  Each instruction becomes either inline host
- * code for its common case, whose uncommon case (TLB miss, segment-limit
- * edge, ...) calls the instruction's interpreter handler out of line, or a
- * plain call of the handler.  After a call the code continues in line only
+ * Generated code keeps `cpu` in RBX (set by the entry trampoline).  Within
+ * a block guest registers live in host registers (the register cache) and
+ * the last lazy-flag state in R8-R10 until something can observe them;
+ * both are in `cpu` at every call into C that reads the guest state.  Each
+ * instruction becomes either inline host code for its common case, whose
+ * uncommon case (TLB miss, segment-limit edge, ...) calls the instruction's
+ * interpreter handler out of line, or a plain call of the handler.  After a call the code continues in line only
  * when the handler returned the next instruction and the block is still
  * valid (a store may have invalidated it); anything else returns to the
  * dispatcher (cpu.c) with the handler's result, exactly where the
