@@ -130,7 +130,8 @@ static JitEmit jit_emitter(X86Jit *jit)
 
 /* The entry trampoline and the common epilogue: save the callee-saved
  * registers, keep 16-byte stack alignment for the calls the code makes,
- * RBX = cpu, R12 = cpu->cur_block, jump to the code (RSI). */
+ * RBX = cpu + JIT_CPU_BIAS, jump to the code (RSI).  The shared pieces of
+ * code after it (slow paths, exits, the post-call check) follow. */
 static void jit_emit_trampoline(X86Jit *jit)
 {
     JitEmit e = jit_emitter(jit);
