@@ -229,6 +229,7 @@ X86Block *x86_dbg_enter(X86CPU *cpu)
         }
     }
     X86Block *b;
+    cpu->ibp_skip_fetch = skip_ibp;
     if (single) {
         uint32_t mode = cpu->mode;
         cpu->mode |= BM_SINGLE;
@@ -237,6 +238,7 @@ X86Block *x86_dbg_enter(X86CPU *cpu)
     } else {
         b = x86_block_lookup(cpu);
     }
+    cpu->ibp_skip_fetch = false;
     cpu->ibp_skip = skip_ibp ? b->insns : NULL;
     if (cpu->dbg_trap) {
         cpu->irq_shadow = true;
@@ -301,6 +303,25 @@ static HANDLER(dbg_ibp)
     cpu->dr[6] = (cpu->dr[6] & ~0xfu) | hit;
     cpu->dr[7] &= ~DR7_GD;
     cpu->dbg_ibp_fault = true;      /* RF is not set in the pushed EFLAGS */
+    x86_raise(cpu, EXC_DB, -1);
+}
+
+/* An instruction breakpoint outranks a fault on fetching its instruction
+ * (SDM vol. 3, table 6-2: code breakpoint before code-segment limit and
+ * code page faults): the block lookup calls this while breakpoints are
+ * enabled and the fetch at `lin` may fault, before trying it. */
+void x86_dbg_fetch_check(X86CPU *cpu, uint32_t lin)
+{
+    if (cpu->ibp_skip_fetch) {
+        return;
+    }
+    unsigned hit = matches(cpu, lin, 1, 0x1);
+    if (!(hit & cpu->dbg_exec)) {
+        return;
+    }
+    cpu->dr[6] = (cpu->dr[6] & ~0xfu) | hit;
+    cpu->dr[7] &= ~DR7_GD;
+    cpu->dbg_ibp_fault = true;
     x86_raise(cpu, EXC_DB, -1);
 }
 

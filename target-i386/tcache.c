@@ -379,6 +379,12 @@ X86Block *x86_block_lookup(X86CPU *cpu)
     X86Seg *cs = &cpu->seg[R_CS];
     uint32_t lin = cs->base + eip;
 
+    if (unlikely(cpu->dbg_exec) &&
+        (eip > cs->limit ||
+         (x86_tlb_cold(cpu, tlb_entry(cpu, lin, cpu->mmu_idx))->tag_x & ~TLB_SLOW) !=
+             (lin & ~0xfffu))) {
+        x86_dbg_fetch_check(cpu, lin);  /* a breakpoint comes before a fetch fault */
+    }
     if (unlikely(eip > cs->limit)) {
         x86_raise(cpu, EXC_GP, 0);
     }

@@ -309,6 +309,7 @@ struct X86CPU {
     bool movss_shadow;          /* the shadow is MOV/POP SS (holds debug traps too) */
     uint8_t ac_suspended;       /* MEMCHK_ALIGN held off by a wide access */
     X86Insn *ibp_skip;          /* instruction breakpoint check RF suppresses */
+    bool ibp_skip_fetch;        /* ... and the lookup of its block (RF, MOV SS) */
     uint64_t apic_base;
     uint64_t tsc_offset;
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
@@ -526,6 +527,7 @@ void x86_dbg_task_trap(X86CPU *cpu);
 void x86_dbg_general_detect(X86CPU *cpu);
 /* Insert instruction-breakpoint checks into a freshly decoded block. */
 int x86_dbg_mark_block(X86CPU *cpu, X86Insn *insns, int n, uint32_t *bytes);
+void x86_dbg_fetch_check(X86CPU *cpu, uint32_t lin);
 /* Does the TLB entry for linear page `page` need the slow path for reads
  * (write = false) or writes because of a data breakpoint? */
 bool x86_dbg_page_slow(X86CPU *cpu, uint32_t page, bool write);
