@@ -245,7 +245,9 @@ static void cpuid(X86CPU *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4])
         /* EBX: initial APIC ID, logical processors in the package, CLFLUSH
          * line size 64 bytes (8 * 8). */
         unsigned n = cpu->bus.package_cpus ? cpu->bus.package_cpus : 1;
-        r[0] = (6 << 8) | (1 << 4) | 9;     /* family 6, model 1, stepping 9 */
+        /* Family 6 model 13 stepping 8: the SSE2 + NX P6 of the Pentium M
+         * (Linux takes SYSENTER from model 3 stepping 3 on). */
+        r[0] = (6 << 8) | (13 << 4) | 8;
         r[1] = ((uint32_t)cpu->bus.initial_apic_id << 24) | (n << 16) | (8 << 8);
         r[3] = CPUID_1_EDX | (cpuid_apic(cpu) ? CPUID_1_EDX_APIC : 0) |
                (n > 1 ? CPUID_1_EDX_HTT : 0);
