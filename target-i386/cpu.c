@@ -269,6 +269,7 @@ static X86Exit exec_loop(X86CPU *cpu)
     if (sigsetjmp(cpu->jmp, 0) != 0) {
         cpu->cur_insn = NULL;
         cpu->jit_link_site = NULL;
+        cpu->ibp_skip_fetch = false;    /* a fault in x86_dbg_enter's lookup */
         x86_code_reap(cpu);
         if (cpu->jmp_reason == 1) {
             if (cpu->exception_exit) {
