@@ -199,6 +199,21 @@ static void fpu_push(X86CPU *cpu, X86F80 v)
     FPU->tag_empty &= ~(1u << p);
 }
 
+/* FLD m32/m64 after the operand was loaded with its exception `flags`: an
+ * unmasked DE still loads (the host does), an unmasked IE does not, and a
+ * full stack's fault comes before DE. */
+static void fld_loaded(X86CPU *cpu, X86F80 v, uint32_t flags)
+{
+    if (push_overflows(cpu)) {
+        flags &= ~SW_DE;
+    }
+    fpu_exc(cpu, flags);
+    FPU->fsw &= ~SW_C1;
+    if (!(flags & ~FPU->fcw & SW_IE)) {
+        fpu_push(cpu, v);
+    }
+}
+
 static void fpu_pop(X86CPU *cpu)
 {
     FPU->tag_empty |= 1u << FPU->top;
@@ -1569,16 +1584,8 @@ HANDLER(x86_h_fpu)
         case 0xd9:
             switch (reg) {
             case 0:
-                /* An unmasked DE still loads (the host does); IE does not. */
                 v = load_m32(cpu, i, &flags);
-                if (push_overflows(cpu)) {
-                    flags &= ~SW_DE;    /* the stack fault comes first */
-                }
-                fpu_exc(cpu, flags);
-                FPU->fsw &= ~SW_C1;
-                if (!(flags & ~FPU->fcw & SW_IE)) {
-                    fpu_push(cpu, v);
-                }
+                fld_loaded(cpu, v, flags);
                 break;
             case 2:
             case 3:
@@ -1654,14 +1661,7 @@ HANDLER(x86_h_fpu)
             switch (reg) {
             case 0:
                 v = load_m64(cpu, i, &flags);
-                if (push_overflows(cpu)) {
-                    flags &= ~SW_DE;    /* the stack fault comes first */
-                }
-                fpu_exc(cpu, flags);
-                FPU->fsw &= ~SW_C1;
-                if (!(flags & ~FPU->fcw & SW_IE)) {
-                    fpu_push(cpu, v);
-                }
+                fld_loaded(cpu, v, flags);
                 break;
             case 2:
             case 3:
